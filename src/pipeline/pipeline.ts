@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import type { Analysis } from '../analysis/facts.js';
+import type { Decision, Verdict } from './decision.js';
+import type { ClientInfo, Principal } from './principal.js';
+import type { AnalysisSession, AnalyzeStage, DecideStage, IdentifyStage } from './stages.js';
+
+/**
+ * The one place the stage order is written:
+ *
+ *   identify → analyze → decide → approve → execute → mask → record
+ *
+ * Frontends call `identify` once per connection and `admit` once per statement; execution
+ * (relaying bytes, or a connector's driver call) happens in the frontend or connector, and the
+ * result stream is masked and recorded by the stages the session hands out. `admit` returns
+ * synchronously whenever every stage on the way is synchronous — the common case — so the hot
+ * path creates no promise.
+ */
+
+/** Limits on what one identity may do: session caps and statement rates. */
+export interface LimitsStage {
+  /** Throws PortcullisError(ERR_SESSION_LIMIT) when the principal may not open another session. */
+  acquireSession(principal: Principal): () => void;
+  /** A deny decision when the principal is over its rate, else undefined. */
+  checkRate(principal: Principal, now: number): Decision | undefined;
+}
+
+/** Hears every admission decision (the recorder, the log). Must not throw. */
+export interface DecisionListener {
+  onSessionStart?(session: PipelineSession): void;
+  onDecision?(session: PipelineSession, sql: string, verdict: Verdict): void;
+  onSessionEnd?(session: PipelineSession, reason: string): void;
+}
+
+export interface PipelineStages {
+  identify: IdentifyStage;
+  analyze: AnalyzeStage;
+  decide: DecideStage;
+  limits?: LimitsStage | undefined;
+  listeners?: DecisionListener[] | undefined;
+}
+
+export class Pipeline {
+  readonly #stages: PipelineStages;
+  readonly #listeners: DecisionListener[];
+
+  constructor(stages: PipelineStages) {
+    this.#stages = stages;
+    this.#listeners = stages.listeners ?? [];
+  }
+
+  addListener(l: DecisionListener): void {
+    this.#listeners.push(l);
+  }
+
+  /** identify: throws PortcullisError (ERR_AUTH_FAILED, ERR_IDP_UNAVAILABLE, …). */
+  identify(credential: string, client: ClientInfo): Promise<Principal> {
+    return this.#stages.identify.authenticate(credential, client);
+  }
+
+  /** Opens a statement session for an identified principal on a named connection. */
+  openSession(principal: Principal, client: ClientInfo, connection: string): PipelineSession {
+    const release = this.#stages.limits?.acquireSession(principal) ?? noop;
+    const s = new PipelineSession(this.#stages, this.#listeners, principal, client, connection, release);
+    for (const l of this.#listeners) l.onSessionStart?.(s);
+    return s;
+  }
+}
+
+function noop(): void {}
+
+export class PipelineSession {
+  readonly id: string = randomUUID();
+  readonly startedAt = Date.now();
+  readonly principal: Principal;
+  readonly client: ClientInfo;
+  readonly connection: string;
+  readonly #stages: PipelineStages;
+  readonly #listeners: DecisionListener[];
+  readonly #analysis: AnalysisSession;
+  readonly #release: () => void;
+  #closed = false;
+
+  constructor(stages: PipelineStages, listeners: DecisionListener[], principal: Principal, client: ClientInfo, connection: string, release: () => void) {
+    this.#stages = stages;
+    this.#listeners = listeners;
+    this.principal = principal;
+    this.client = client;
+    this.connection = connection;
+    this.#release = release;
+    this.#analysis = stages.analyze.openSession();
+  }
+
+  /** analyze → decide (→ approve, once approvals land). */
+  admit(sql: string, params?: readonly (string | null)[]): Verdict | Promise<Verdict> {
+    const analysis = this.#analysis.analyze(sql);
+    const decision = this.#decide(analysis, params);
+    const verdict: Verdict = { decision, analysis };
+    for (const l of this.#listeners) l.onDecision?.(this, sql, verdict);
+    return verdict;
+  }
+
+  #decide(analysis: Analysis, params: readonly (string | null)[] | undefined): Decision {
+    const now = Date.now();
+    const p = this.principal;
+    if (p.expiresAt !== undefined && now >= p.expiresAt) {
+      return { action: 'deny', rule: 'identity', code: 'ERR_TOKEN_EXPIRED', reason: 'your token has expired; reconnect with a fresh one' };
+    }
+    const limited = this.#stages.limits?.checkRate(p, now);
+    if (limited) return limited;
+    const d = this.#stages.decide.decide({ principal: p, client: this.client, connection: this.connection, analysis, params });
+    if (d.action === 'review') {
+      // Until the approvals engine is wired in, a held statement cannot wait for anyone.
+      return { action: 'deny', rule: d.rule, code: 'ERR_APPROVAL_REQUIRED', reason: `requires approval: ${d.reason}` };
+    }
+    return d;
+  }
+
+  close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#release();
+    for (const l of this.#listeners) l.onSessionEnd?.(this, reason);
+  }
+}
