@@ -19,9 +19,13 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
 
 export function parseConfig(text: string, opts: { env?: NodeJS.ProcessEnv; baseDir?: string; origin?: string } = {}): Config {
   const origin = opts.origin ?? 'config';
+  // `${…}` is not a plain scalar inside YAML flow mappings (`{ secret: ${env:KEY} }`), yet that
+  // is the natural way to write it; references are swapped for inert placeholders before parsing.
+  const refs: string[] = [];
+  const yamlText = text.replace(/\$\{(?:env|file):[^}\n]+\}/g, (m) => `__pcref${refs.push(m) - 1}__`);
   let raw: unknown;
   try {
-    raw = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+    raw = parseYaml(yamlText, { prettyErrors: true, uniqueKeys: true });
   } catch (e) {
     const where = e instanceof YAMLParseError && e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
     throw new PortcullisError('ERR_CONFIG_INVALID', `${origin}: not valid YAML${where}: ${e instanceof YAMLParseError ? e.code : 'parse error'}`);
@@ -29,7 +33,7 @@ export function parseConfig(text: string, opts: { env?: NodeJS.ProcessEnv; baseD
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new PortcullisError('ERR_CONFIG_INVALID', `${origin}: the top level must be a mapping (listen:, connections:, …)`);
   }
-  const resolved = resolveReferences(raw, { env: opts.env ?? process.env, baseDir: opts.baseDir ?? process.cwd() });
+  const resolved = resolveReferences(raw, { env: opts.env ?? process.env, baseDir: opts.baseDir ?? process.cwd(), placeholders: refs });
   return validateConfig(resolved, origin);
 }
 

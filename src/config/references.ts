@@ -3,6 +3,13 @@ import { isAbsolute, resolve } from 'node:path';
 import { Secret } from './secret.js';
 import { PortcullisError } from '../errors/portcullis-error.js';
 
+export interface ReferenceContext {
+  env: NodeJS.ProcessEnv;
+  baseDir: string;
+  /** Original `${…}` texts that the loader replaced with `__pcrefN__` before YAML parsing. */
+  placeholders?: readonly string[];
+}
+
 const WHOLE = /^\$\{(env|file):([^}]+)\}$/;
 const ANY = /\$\{(env|file):([^}]+)\}/g;
 
@@ -11,7 +18,7 @@ const ANY = /\$\{(env|file):([^}]+)\}/g;
  * becomes a `Secret` (so it stays redacted wherever it travels); a reference embedded in a
  * longer string is substituted as text, for hosts and paths. Errors name the key, never a value.
  */
-export function resolveReferences(node: unknown, ctx: { env: NodeJS.ProcessEnv; baseDir: string }, path: string[] = []): unknown {
+export function resolveReferences(node: unknown, ctx: ReferenceContext, path: string[] = []): unknown {
   if (typeof node === 'string') return resolveString(node, ctx, path);
   if (Array.isArray(node)) return node.map((v, i) => resolveReferences(v, ctx, [...path, String(i)]));
   if (node !== null && typeof node === 'object') {
@@ -22,14 +29,15 @@ export function resolveReferences(node: unknown, ctx: { env: NodeJS.ProcessEnv; 
   return node;
 }
 
-function resolveString(s: string, ctx: { env: NodeJS.ProcessEnv; baseDir: string }, path: string[]): unknown {
+function resolveString(raw: string, ctx: ReferenceContext, path: string[]): unknown {
+  const s = ctx.placeholders && raw.includes('__pcref') ? raw.replace(/__pcref(\d+)__/g, (m, i: string) => ctx.placeholders![Number(i)] ?? m) : raw;
   const whole = WHOLE.exec(s);
   if (whole) return new Secret(lookup(whole[1]!, whole[2]!, ctx, path), `${whole[1]}:${whole[2]}`);
   if (!s.includes('${')) return s;
   return s.replace(ANY, (_m, kind: string, name: string) => lookup(kind, name, ctx, path));
 }
 
-function lookup(kind: string, name: string, ctx: { env: NodeJS.ProcessEnv; baseDir: string }, path: string[]): string {
+function lookup(kind: string, name: string, ctx: ReferenceContext, path: string[]): string {
   const key = path.join('.') || '(top level)';
   if (kind === 'env') {
     const v = ctx.env[name];
