@@ -1,23 +1,50 @@
 /** What a statement really does, as the analyzer found it by walking the parse tree. */
 export type StatementKind = 'read' | 'write' | 'ddl' | 'dcl' | 'tcl' | 'session' | 'utility' | 'unknown';
 
-export type RiskFlag =
-  | 'destructive'
-  | 'privilege'
-  | 'export'
-  | 'file-access'
-  | 'dynamic-code'
-  | 'session-tampering'
-  | 'side-effect-function'
-  | 'explain-analyze-write'
-  | 'prepared-execute'
-  | 'lock'
-  | 'maintenance'
-  | 'alter-system'
-  | 'extension'
-  | 'listen-notify'
-  | 'multi-statement'
-  | 'unparseable';
+/** Every kind, least dangerous first; the order `worstKind` uses to summarise a message. */
+export const STATEMENT_KINDS: readonly StatementKind[] = ['read', 'tcl', 'session', 'utility', 'write', 'ddl', 'dcl', 'unknown'];
+
+const KIND_RANK: Readonly<Record<StatementKind, number>> = {
+  read: 0,
+  tcl: 1,
+  session: 2,
+  utility: 3,
+  write: 4,
+  ddl: 5,
+  dcl: 6,
+  unknown: 7,
+};
+
+export function worstKind(a: StatementKind, b: StatementKind): StatementKind {
+  return KIND_RANK[a] >= KIND_RANK[b] ? a : b;
+}
+
+export const RISK_FLAGS = [
+  'destructive',
+  'privilege',
+  'export',
+  'file-access',
+  'dynamic-code',
+  'session-tampering',
+  'side-effect-function',
+  'explain-analyze-write',
+  'prepared-execute',
+  'lock',
+  'maintenance',
+  'alter-system',
+  'extension',
+  'listen-notify',
+  'multi-statement',
+  'unparseable',
+] as const;
+
+export type RiskFlag = (typeof RISK_FLAGS)[number];
+
+/**
+ * Flags that describe how a statement arrived rather than what it does: the facts of what runs
+ * are already merged in, so an allow rule need not list them.
+ */
+export const INFORMATIONAL_RISKS: ReadonlySet<RiskFlag> = new Set<RiskFlag>(['multi-statement', 'prepared-execute']);
 
 export interface StatementFacts {
   readonly kind: StatementKind;

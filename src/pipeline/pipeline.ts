@@ -99,6 +99,15 @@ export class PipelineSession {
     return verdict;
   }
 
+  /** Extended-protocol Parse of a named statement that was admitted. */
+  rememberPrepared(name: string, analysis: Analysis): void {
+    this.#analysis.remember(name, analysis);
+  }
+
+  forgetPrepared(name: string | null): void {
+    this.#analysis.forget(name);
+  }
+
   #decide(analysis: Analysis, params: readonly (string | null)[] | undefined): Decision {
     const now = Date.now();
     const p = this.principal;

@@ -15,6 +15,13 @@ export interface IdentifyStage {
 /** Per-session analyzer state: SQL-level PREPARE names and what they were analyzed as. */
 export interface AnalysisSession {
   analyze(sql: string): Analysis;
+  /**
+   * A protocol-level Parse created a named statement. SQL `EXECUTE name` shares its namespace
+   * with SQL `PREPARE`, so it must get these facts.
+   */
+  remember(name: string, analysis: Analysis): void;
+  /** A named statement was closed; null forgets them all. */
+  forget(name: string | null): void;
 }
 
 /** analyze: SQL text to facts; cached, never throws (failures are kind `unknown`). */

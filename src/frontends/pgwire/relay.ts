@@ -5,7 +5,7 @@ import { MessageScanner, KEEP, TAKEN, PAUSE, type ScanSink } from '../../codecs/
 import { Be, Fe, KNOWN_FRONTEND_CODES } from '../../codecs/pgwire/message-codes.js';
 import { MessageWriter } from '../../codecs/pgwire/writer.js';
 import { parseErrorFields, type ErrorFields } from '../../codecs/pgwire/error-fields.js';
-import { parseParse, parseQuery } from '../../codecs/pgwire/frontend-messages.js';
+import { parseParse, parseQuery, parseTarget } from '../../codecs/pgwire/frontend-messages.js';
 import { writeErrorResponse } from '../../codecs/pgwire/backend-messages.js';
 import { writeParse, writeQuery, TERMINATE } from '../../codecs/pgwire/frontend-builders.js';
 import type { WireUpstream } from '../../connectors/connector.js';
@@ -76,7 +76,7 @@ export class PgRelay implements Cancellable {
 
     this.#cs = new MessageScanner(this.#clientSink(upSock), o.maxMessageBytes);
     for (let c = 0; c < 256; c++) if (!KNOWN_FRONTEND_CODES.has(c)) this.#cs.inspect[c] = 1;
-    for (const c of [Fe.Query, Fe.Parse, Fe.Sync, Fe.FunctionCall, Fe.Terminate, Fe.Password]) this.#cs.inspect[c] = 1;
+    for (const c of [Fe.Query, Fe.Parse, Fe.Sync, Fe.Close, Fe.FunctionCall, Fe.Terminate, Fe.Password]) this.#cs.inspect[c] = 1;
 
     this.#us = new MessageScanner(this.#upstreamSink(client));
     this.#us.inspect[Be.ReadyForQuery] = 1;
@@ -145,6 +145,8 @@ export class PgRelay implements Cancellable {
           case Fe.Sync:
             this.#syncSent++;
             return KEEP;
+          case Fe.Close:
+            return this.#onCloseMessage(buf, start, end);
           case Fe.FunctionCall:
             // The fastpath interface calls a function by OID with no SQL to analyze.
             this.#cs.flushRun();
@@ -162,6 +164,17 @@ export class PgRelay implements Cancellable {
       },
       violation: (reason) => this.#violation(reason),
     };
+  }
+
+  #onCloseMessage(buf: Buffer, start: number, end: number): number {
+    try {
+      const t = parseTarget(buf, start, end);
+      if (t.kind === 0x53 && t.name !== '') this.#session.forgetPrepared(t.name);
+    } catch (e) {
+      this.#violation((e as Error).message);
+      return TAKEN;
+    }
+    return KEEP;
   }
 
   #onStatement(buf: Buffer, start: number, end: number, simple: boolean): number {
@@ -216,6 +229,7 @@ export class PgRelay implements Cancellable {
     const d = v.decision;
     if (d.action === 'allow') {
       if (simple) this.#syncSent++;
+      else if (name !== '') this.#session.rememberPrepared(name, v.analysis);
       if (detached) (this.#up.socket as Socket).write(buf.subarray(start, end));
       return KEEP;
     }

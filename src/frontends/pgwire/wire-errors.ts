@@ -18,6 +18,7 @@ export function fieldsFromError(e: unknown, severity: 'ERROR' | 'FATAL' = 'FATAL
 }
 
 export function denialFields(d: DenyDecision): ErrorFields {
-  const prefix = d.code === 'ERR_POLICY_DENIED' ? `permission denied by Portcullis policy rule "${d.rule}"` : `refused by Portcullis (${d.rule})`;
+  // The engine's reasons already name the rule that decided; the prefix says who refused.
+  const prefix = d.code === 'ERR_POLICY_DENIED' ? 'permission denied by Portcullis policy' : 'refused by Portcullis';
   return errorFields(d.code, `${prefix}: ${d.reason}`, 'ERROR');
 }

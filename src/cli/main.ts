@@ -1,0 +1,82 @@
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { loadConfigFile } from '../config/load.js';
+import { isPortcullisError } from '../errors/portcullis-error.js';
+import { startGateway } from '../main.js';
+import { createLogger } from '../util/logger.js';
+import { runDemo } from './demo.js';
+import { policyCommand } from './policy.js';
+import { keysCommand } from './keys.js';
+import { devCertsCommand } from './dev-certs.js';
+
+/** The `portcullis` command line. Commands stay thin: they parse flags and call the engines. */
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('portcullis')
+  .description('Access gateway between AI agents and production databases')
+  .version(pkg.version, '-V, --version')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the gateway')
+  .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .action(async (opts: { config: string; logLevel?: string }) => {
+    const config = loadConfigFile(opts.config);
+    const logger = createLogger(opts.logLevel ?? process.env.PORTCULLIS_LOG_LEVEL ?? config.logging.level);
+    const gw = await startGateway(config, logger);
+    for (const l of gw.listening) process.stderr.write(`portcullis: ${l.frontend} listening on ${l.host}:${l.port}\n`);
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      gw.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('demo')
+  .description('run the gateway in front of an embedded demo database and print how to connect')
+  .option('-p, --port <port>', 'PostgreSQL listener port', (v) => Number.parseInt(v, 10), 6432)
+  .option('--data-dir <dir>', 'keep the demo database here instead of in memory')
+  .action(async (opts: { port: number; dataDir?: string }) => {
+    await runDemo(opts);
+  });
+
+const configCmd = program.command('config').description('configuration tools');
+configCmd
+  .command('check')
+  .description('validate a configuration file (resolves ${env:…}/${file:…} references without printing them)')
+  .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+  .action((opts: { config: string }) => {
+    const config = loadConfigFile(opts.config);
+    const names = Object.keys(config.connections);
+    process.stdout.write(`ok: ${opts.config} is valid (${names.length} connection${names.length === 1 ? '' : 's'}: ${names.join(', ')})\n`);
+    if (!config.policy) process.stdout.write('warning: no policy: is configured; the gateway will refuse to start (fail closed)\n');
+  });
+
+program
+  .command('version')
+  .description('print the version')
+  .action(() => {
+    process.stdout.write(`portcullis ${pkg.version} (node ${process.version})\n`);
+  });
+
+program.addCommand(policyCommand(loadConfigFile));
+program.addCommand(keysCommand());
+program.addCommand(devCertsCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (isPortcullisError(e)) {
+    process.stderr.write(`portcullis: ${e.message} [${e.code}]\n`);
+    // 0/1/2 are reserved for allow/deny/review by `policy explain`.
+    process.exit(3);
+  }
+  throw e;
+}

@@ -1,0 +1,70 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { createConnector } from './connectors/registry.js';
+import type { Connector } from './connectors/connector.js';
+import { PortcullisError } from './errors/portcullis-error.js';
+import { PgwireServer } from './frontends/pgwire/server.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import { createIdentifier } from './identity/identifier.js';
+import { createAnalyzer } from './analysis/analyzer.js';
+import { createPolicyEngine } from './policy/engine.js';
+import { createLimits } from './pipeline/limits.js';
+
+/**
+ * Wiring only: builds connectors, the pipeline and the frontends from a validated config.
+ * Nothing else in the codebase knows which concrete engine or connector is in use.
+ */
+export interface Gateway {
+  readonly listening: readonly { frontend: string; host: string; port: number }[];
+  readonly pipeline: Pipeline;
+  readonly connectors: ReadonlyMap<string, Connector>;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
+  if (!config.policy) {
+    throw new PortcullisError('ERR_POLICY_MISSING', 'the configuration has no policy: section; refusing to start (add `policy: { preset: read-only }` to begin)');
+  }
+  const connectors = new Map<string, Connector>();
+  for (const [name, c] of Object.entries(config.connections)) connectors.set(name, createConnector(name, c));
+  await Promise.all([...connectors.values()].map((c) => c.start()));
+
+  const analyzer = await createAnalyzer();
+  const pipeline = new Pipeline({
+    identify: createIdentifier(config.identities),
+    analyze: analyzer,
+    decide: createPolicyEngine(config.policy),
+    limits: createLimits(config.policy),
+  });
+
+  const listening: { frontend: string; host: string; port: number }[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  if (config.listen.postgres) {
+    const l = config.listen.postgres;
+    const server = new PgwireServer({
+      host: l.host,
+      port: l.port,
+      tls: l.tls,
+      pipeline,
+      connections: connectors,
+      allowInsecureLoopback: config.security.allow_insecure_loopback,
+      maxConnections: config.limits.max_connections,
+      maxMessageBytes: config.limits.max_message_bytes,
+      startupTimeoutMs: config.limits.startup_timeout * 1000,
+      logger: logger.child({ frontend: 'pgwire' }),
+    });
+    const addr = await server.listen();
+    listening.push({ frontend: 'postgres', ...addr });
+    stops.push(() => server.close());
+  }
+
+  return {
+    listening,
+    pipeline,
+    connectors,
+    async stop() {
+      await Promise.all(stops.map((s) => s()));
+      await Promise.all([...connectors.values()].map((c) => c.close()));
+    },
+  };
+}
