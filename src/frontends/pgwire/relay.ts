@@ -6,13 +6,15 @@ import { Be, Fe, KNOWN_FRONTEND_CODES } from '../../codecs/pgwire/message-codes.
 import { MessageWriter } from '../../codecs/pgwire/writer.js';
 import { parseErrorFields, type ErrorFields } from '../../codecs/pgwire/error-fields.js';
 import { parseParse, parseQuery, parseTarget } from '../../codecs/pgwire/frontend-messages.js';
-import { writeErrorResponse } from '../../codecs/pgwire/backend-messages.js';
+import { BodyReader } from '../../codecs/pgwire/body-reader.js';
+import { writeErrorResponse, writeNoticeResponse } from '../../codecs/pgwire/backend-messages.js';
 import { writeParse, writeQuery, TERMINATE } from '../../codecs/pgwire/frontend-builders.js';
 import type { WireUpstream } from '../../connectors/connector.js';
 import type { PipelineSession } from '../../pipeline/pipeline.js';
 import type { Verdict } from '../../pipeline/decision.js';
 import { denialFields, errorFields } from './wire-errors.js';
 import type { Cancellable } from './cancel-keys.js';
+import { limitsOf, stricter, truncatedTag, type LimitWindow, type Limits } from './statement-limits.js';
 
 /**
  * One client session in relay mode: bytes flow client ⇄ upstream through two scanners.
@@ -53,6 +55,7 @@ export class PgRelay implements Cancellable {
   readonly #cs: MessageScanner;
   readonly #us: MessageScanner;
   readonly #w = new MessageWriter(256);
+  readonly #reader = new BodyReader(Buffer.alloc(0));
   readonly #token = DENIAL_PREFIX + randomBytes(6).toString('hex') + '_';
   #seq = 0;
   readonly #denials = new Map<string, PendingDenial>();
@@ -63,6 +66,12 @@ export class PgRelay implements Cancellable {
   #expired = false;
   #clientThrottled = false;
   #upThrottled = false;
+  /** max_rows / timeout: by prepared statement, by portal, and per pending sync point. */
+  readonly #stmtLimits = new Map<string, Limits>();
+  readonly #portalLimits = new Map<string, Limits>();
+  readonly #windows: LimitWindow[] = [];
+  #rows = 0;
+  #truncated = false;
 
   constructor(o: RelayOptions) {
     this.#client = o.client;
@@ -147,6 +156,10 @@ export class PgRelay implements Cancellable {
             return KEEP;
           case Fe.Close:
             return this.#onCloseMessage(buf, start, end);
+          case Fe.Bind:
+            return this.#onBind(buf, start, end);
+          case Fe.Execute:
+            return this.#onExecute(buf, start, end);
           case Fe.FunctionCall:
             // The fastpath interface calls a function by OID with no SQL to analyze.
             this.#cs.flushRun();
@@ -169,7 +182,10 @@ export class PgRelay implements Cancellable {
   #onCloseMessage(buf: Buffer, start: number, end: number): number {
     try {
       const t = parseTarget(buf, start, end);
-      if (t.kind === 0x53 && t.name !== '') this.#session.forgetPrepared(t.name);
+      if (t.kind === 0x53) {
+        if (t.name !== '') this.#session.forgetPrepared(t.name);
+        this.#stmtLimits.delete(t.name);
+      } else this.#portalLimits.delete(t.name);
     } catch (e) {
       this.#violation((e as Error).message);
       return TAKEN;
@@ -228,14 +244,132 @@ export class PgRelay implements Cancellable {
   #apply(v: Verdict, buf: Buffer, start: number, end: number, simple: boolean, name: string, detached: boolean): number {
     const d = v.decision;
     if (d.action === 'allow') {
-      if (simple) this.#syncSent++;
-      else if (name !== '') this.#session.rememberPrepared(name, v.analysis);
+      const limits = limitsOf(d);
+      if (simple) {
+        this.#syncSent++;
+        if (limits) this.#openWindow(this.#syncSent, limits);
+      } else {
+        if (name !== '') this.#session.rememberPrepared(name, v.analysis);
+        if (limits) {
+          this.#stmtLimits.set(name, limits);
+          this.#cs.inspect[Fe.Bind] = 1;
+        } else this.#stmtLimits.delete(name);
+      }
       if (detached) (this.#up.socket as Socket).write(buf.subarray(start, end));
       return KEEP;
     }
     if (!detached) this.#cs.flushRun();
     const fields = d.action === 'deny' ? denialFields(d) : errorFields('ERR_APPROVAL_REQUIRED', `requires approval: ${d.reason}`);
     this.#refuse(simple, fields, name);
+    return TAKEN;
+  }
+
+  /** Bind: a portal inherits its statement's limits. Inspected only once a statement has some. */
+  #onBind(buf: Buffer, start: number, end: number): number {
+    try {
+      const r = this.#reader.reset(buf, start + 5, end);
+      const portal = r.cstring();
+      const limits = this.#stmtLimits.get(r.cstring());
+      if (limits) {
+        this.#portalLimits.set(portal, limits);
+        this.#cs.inspect[Fe.Execute] = 1;
+      } else this.#portalLimits.delete(portal);
+    } catch (e) {
+      this.#violation((e as Error).message);
+      return TAKEN;
+    }
+    return KEEP;
+  }
+
+  #onExecute(buf: Buffer, start: number, end: number): number {
+    try {
+      const limits = this.#portalLimits.get(this.#reader.reset(buf, start + 5, end).cstring());
+      if (limits) this.#openWindow(this.#syncSent + 1, limits);
+    } catch (e) {
+      this.#violation((e as Error).message);
+      return TAKEN;
+    }
+    return KEEP;
+  }
+
+  /**
+   * Limits apply to the responses up to the given sync point. The timeout is enforced by the
+   * gateway: when it passes with the sync point unanswered, the upstream query is cancelled
+   * and the resulting 57014 error names the rule.
+   */
+  #openWindow(sync: number, limits: Limits): void {
+    const last = this.#windows.at(-1);
+    if (last && last.sync === sync) {
+      last.limits = stricter(last.limits, limits);
+      return;
+    }
+    const w: LimitWindow = { sync, limits, timer: undefined, timedOut: false };
+    if (limits.timeoutMs !== undefined) {
+      w.timer = setTimeout(() => {
+        if (this.#syncDone >= sync || this.#closed) return;
+        w.timedOut = true;
+        this.#us.inspect[Be.ErrorResponse] = 1;
+        this.cancelUpstream();
+      }, limits.timeoutMs);
+      w.timer.unref();
+    }
+    this.#windows.push(w);
+    const u = this.#us.inspect;
+    u[Be.DataRow] = u[Be.CommandComplete] = u[Be.ErrorResponse] = u[Be.EmptyQueryResponse] = 1;
+  }
+
+  /** The window governing the responses arriving now, if any. */
+  #activeWindow(): LimitWindow | undefined {
+    const w = this.#windows[0];
+    return w !== undefined && w.sync === this.#syncDone + 1 ? w : undefined;
+  }
+
+  #closeWindows(): void {
+    while (this.#windows.length > 0 && this.#windows[0]!.sync <= this.#syncDone) {
+      const w = this.#windows.shift()!;
+      if (w.timer) clearTimeout(w.timer);
+    }
+    if (this.#windows.length === 0) {
+      const u = this.#us.inspect;
+      u[Be.DataRow] = u[Be.CommandComplete] = u[Be.EmptyQueryResponse] = 0;
+      u[Be.ErrorResponse] = this.#denials.size > 0 ? 1 : 0;
+      this.#rows = 0;
+      this.#truncated = false;
+    }
+  }
+
+  /** DataRow / CommandComplete under a max_rows window. */
+  #limitRow(code: number, buf: Buffer, start: number, end: number): number {
+    const w = this.#activeWindow();
+    const max = w?.limits.maxRows;
+    if (code === Be.DataRow) {
+      if (max === undefined) return KEEP;
+      if (++this.#rows <= max) return KEEP;
+      this.#truncated = true;
+      this.#us.flushRun();
+      return TAKEN;
+    }
+    // CommandComplete or EmptyQueryResponse: one result set ends.
+    const truncated = this.#truncated;
+    const rows = this.#rows;
+    this.#rows = 0;
+    this.#truncated = false;
+    if (!truncated || code !== Be.CommandComplete || !w) return KEEP;
+    let tag: string;
+    try {
+      tag = this.#reader.reset(buf, start + 5, end).cstring();
+    } catch {
+      return KEEP;
+    }
+    this.#us.flushRun();
+    const shown = Math.min(rows, w.limits.maxRows ?? rows);
+    writeNoticeResponse(this.#w, {
+      severity: 'NOTICE',
+      code: '01000',
+      message: `result truncated to ${shown} rows by Portcullis policy rule "${w.limits.rule}" (max_rows)`,
+    });
+    this.#w.begin(Be.CommandComplete).cstring(truncatedTag(tag, shown)).end();
+    this.#client.write(this.#w.take());
     return TAKEN;
   }
 
@@ -265,6 +399,7 @@ export class PgRelay implements Cancellable {
         if (code === Be.ReadyForQuery) {
           this.#syncDone++;
           if (this.#denials.size > 0) this.#forgetAnswered();
+          if (this.#windows.length > 0) this.#closeWindows();
           if (this.#expired) {
             this.#us.flushRun();
             client.write(buf.subarray(start, end));
@@ -273,8 +408,18 @@ export class PgRelay implements Cancellable {
           }
           return KEEP;
         }
-        if (code === Be.ErrorResponse && this.#denials.size > 0) return this.#maybeSwapError(buf, start, end);
-        return KEEP;
+        if (code === Be.ErrorResponse) {
+          this.#rows = 0;
+          this.#truncated = false;
+          if (this.#denials.size > 0) {
+            const r = this.#maybeSwapError(buf, start, end);
+            if (r !== KEEP) return r;
+          }
+          const w = this.#activeWindow();
+          if (w?.timedOut) return this.#swapTimeoutError(w, buf, start, end);
+          return KEEP;
+        }
+        return this.#limitRow(code, buf, start, end);
       },
       violation: (reason) => {
         this.#log.error({ reason, connection: this.#session.connection }, 'upstream sent invalid protocol');
@@ -298,16 +443,32 @@ export class PgRelay implements Cancellable {
     const pending = this.#denials.get(token);
     if (!pending) return KEEP;
     this.#denials.delete(token);
-    if (this.#denials.size === 0) this.#us.inspect[Be.ErrorResponse] = 0;
+    if (this.#denials.size === 0 && this.#windows.length === 0) this.#us.inspect[Be.ErrorResponse] = 0;
     this.#us.flushRun();
     this.#client.write(writeErrorResponse(this.#w, pending.fields).take());
+    return TAKEN;
+  }
+
+  /** The cancel the gateway sent at a rule's timeout comes back as 57014; say which rule. */
+  #swapTimeoutError(w: LimitWindow, buf: Buffer, start: number, end: number): number {
+    let f: ErrorFields;
+    try {
+      f = parseErrorFields(buf, start + 5, end);
+    } catch {
+      return KEEP;
+    }
+    if (f.code !== '57014') return KEEP;
+    w.timedOut = false;
+    this.#us.flushRun();
+    f.message = `canceling statement due to statement timeout (Portcullis policy rule "${w.limits.rule}": ${w.limits.timeoutMs} ms)`;
+    this.#client.write(writeErrorResponse(this.#w, f).take());
     return TAKEN;
   }
 
   /** A stand-in that PostgreSQL skipped (an earlier error in its batch) is never answered. */
   #forgetAnswered(): void {
     for (const [token, p] of this.#denials) if (p.sync <= this.#syncDone) this.#denials.delete(token);
-    if (this.#denials.size === 0) this.#us.inspect[Be.ErrorResponse] = 0;
+    if (this.#denials.size === 0 && this.#windows.length === 0) this.#us.inspect[Be.ErrorResponse] = 0;
   }
 
   // ---- endings ----------------------------------------------------------------------------
@@ -341,6 +502,7 @@ export class PgRelay implements Cancellable {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
+    for (const w of this.#windows) if (w.timer) clearTimeout(w.timer);
     const up = this.#up.socket as Socket;
     if (!up.destroyed) {
       if (reason === 'client-terminate') up.end();
