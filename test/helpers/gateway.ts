@@ -11,6 +11,7 @@ import { validateConfig } from '../../src/config/load.js';
 import { Secret } from '../../src/config/secret.js';
 import { startGateway, type Gateway } from '../../src/main.js';
 import { silentLogger } from '../../src/util/logger.js';
+import type { Logger } from 'pino';
 import type { PgCluster } from './pg-cluster.js';
 import { freePort } from './net.js';
 
@@ -40,6 +41,10 @@ export interface TestGatewayOptions {
   /** Merged over the generated config at the top level. */
   extra?: Record<string, unknown>;
   listenTls?: { cert: string; key: string };
+  /** Merged into `identities:` beside the generated keys (e.g. `oidc: […]`). */
+  identities?: Record<string, unknown>;
+  /** Defaults to a silent logger; tests that grep the log pass their own. */
+  logger?: Logger;
 }
 
 export function gatewayConfig(upstream: PgCluster, o: TestGatewayOptions, keys: Record<string, string>, port = 0): Record<string, unknown> {
@@ -48,7 +53,7 @@ export function gatewayConfig(upstream: PgCluster, o: TestGatewayOptions, keys: 
     connections: {
       main: { type: 'postgres', url: `postgres://postgres@127.0.0.1:${upstream.port}/postgres`, ...(upstream.auth === 'trust' ? {} : { password: upstream.password }) },
     },
-    identities: { keys: Object.entries(o.keys ?? { tester: ['testers'] }).map(([name, groups]) => ({ name, groups, secret: new Secret(keys[name]!, 'test') })) },
+    identities: { keys: Object.entries(o.keys ?? { tester: ['testers'] }).map(([name, groups]) => ({ name, groups, secret: new Secret(keys[name]!, 'test') })), ...o.identities },
     security: { allow_insecure_loopback: true },
     policy: o.policy ?? { preset: 'audit-only' },
     ...o.extra,
@@ -59,7 +64,7 @@ export async function startTestGateway(upstream: PgCluster, o: TestGatewayOption
   const keys: Record<string, string> = {};
   for (const name of Object.keys(o.keys ?? { tester: [] })) keys[name] = newKey();
   const config = validateConfig(gatewayConfig(upstream, o, keys), 'test config');
-  const gateway = await startGateway(config, silentLogger);
+  const gateway = await startGateway(config, o.logger ?? silentLogger);
   const pg = gateway.listening.find((l) => l.frontend === 'postgres')!;
   const first = Object.keys(keys)[0]!;
   return {
