@@ -10,6 +10,8 @@ export interface Connector {
   readonly type: string;
   /** Start background resources (an embedded database, a pool). Idempotent. */
   start(): Promise<void>;
+  /** Run one statement for a driver-path frontend (HTTP, MCP). Streams at most `maxRows` rows. */
+  query?(req: QueryRequest): Promise<QueryResult>;
   /** Open an authenticated upstream protocol session for the pgwire frontend. */
   openWire?(opts: WireOpenOptions): Promise<WireUpstream>;
   /** Probe the upstream: resolves with round-trip milliseconds or rejects with PortcullisError. */
@@ -36,4 +38,37 @@ export interface WireUpstream {
   readonly leftover: Buffer | null;
   /** Ask the upstream server to cancel whatever this session is running (a new connection, per protocol). */
   cancel(): Promise<void>;
+}
+
+export interface QueryRequest {
+  readonly sql: string;
+  /** Positional parameters ($1, $2, …) in text form or null. */
+  readonly params?: readonly (string | null)[] | undefined;
+  /** Rows to return at most; the connector stops reading (and sets `truncated`) past it. */
+  readonly maxRows: number;
+  readonly timeoutMs?: number | undefined;
+  /** As for the wire path: `portcullis:<subject>` so the database's own logs can attribute. */
+  readonly applicationName: string;
+  /** Abort the statement upstream (the caller went away). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface ResultColumn {
+  readonly name: string;
+  readonly typeOid: number;
+  /** Source table OID and attribute number when the column is a plain table column, else 0. */
+  readonly tableOid: number;
+  readonly attnum: number;
+}
+
+export interface QueryResult {
+  readonly columns: readonly ResultColumn[];
+  /** Values in PostgreSQL text form (null for NULL), as the wire path would show them. */
+  readonly rows: (string | null)[][];
+  /** Rows returned, or affected for writes; null when the command reports none. */
+  readonly rowCount: number | null;
+  /** The command tag, e.g. `SELECT 3`, `INSERT 0 1`. */
+  readonly command: string;
+  readonly truncated: boolean;
+  readonly notices: readonly string[];
 }

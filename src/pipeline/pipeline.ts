@@ -3,6 +3,9 @@ import type { Analysis } from '../analysis/facts.js';
 import type { Decision, Verdict } from './decision.js';
 import type { ClientInfo, Principal } from './principal.js';
 import type { AnalysisSession, AnalyzeStage, DecideStage, IdentifyStage } from './stages.js';
+import type { Connector, QueryResult } from '../connectors/connector.js';
+import { PortcullisError } from '../errors/portcullis-error.js';
+import { applicationNameFor } from './application-name.js';
 
 /**
  * The one place the stage order is written:
@@ -122,6 +125,26 @@ export class PipelineSession {
       return { action: 'deny', rule: d.rule, code: 'ERR_APPROVAL_REQUIRED', reason: `requires approval: ${d.reason}` };
     }
     return d;
+  }
+
+  /**
+   * The driver path (HTTP, MCP): admit, then execute on the connector within the decision's
+   * limits. Denied and held statements return their verdict without touching the connector.
+   */
+  async execute(connector: Connector, req: { sql: string; params?: readonly (string | null)[]; maxRows: number; signal?: AbortSignal }): Promise<{ verdict: Verdict; result?: QueryResult }> {
+    const verdict = await this.admit(req.sql, req.params);
+    const d = verdict.decision;
+    if (d.action !== 'allow') return { verdict };
+    if (!connector.query) throw new PortcullisError('ERR_UNSUPPORTED_PROTOCOL', `connection "${this.connection}" does not support driver-path queries`);
+    const result = await connector.query({
+      sql: req.sql,
+      params: req.params,
+      maxRows: d.maxRows === undefined ? req.maxRows : Math.min(d.maxRows, req.maxRows),
+      timeoutMs: d.timeoutMs,
+      applicationName: applicationNameFor(this.principal.subject, this.client.applicationName),
+      signal: req.signal,
+    });
+    return { verdict, result };
   }
 
   close(reason: string): void {

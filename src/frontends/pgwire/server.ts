@@ -24,7 +24,8 @@ import { CancelKeys } from './cancel-keys.js';
 import { HandshakeReader } from './handshake.js';
 import { PgRelay } from './relay.js';
 import { errorFields, fieldsFromError } from './wire-errors.js';
-import { applicationNameFor, forwardableParameters } from './startup-parameters.js';
+import { forwardableParameters } from './startup-parameters.js';
+import { applicationNameFor } from '../../pipeline/application-name.js';
 
 export interface PgwireServerOptions {
   host: string;

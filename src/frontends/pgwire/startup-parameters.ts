@@ -10,11 +10,3 @@ export function forwardableParameters(params: ReadonlyMap<string, string>): Map<
   for (const [k, v] of params) if (FORWARDABLE.has(k)) out.set(k, v);
   return out;
 }
-
-/** PostgreSQL keeps 63 bytes of application_name and shows only printable ASCII. */
-export function applicationNameFor(subject: string, clientApp: string | undefined): string {
-  const ascii = (s: string) => s.replace(/[^\x20-\x7e]/g, '?');
-  let name = `portcullis:${ascii(subject)}`;
-  if (clientApp) name += `/${ascii(clientApp)}`;
-  return Buffer.byteLength(name) > 63 ? name.slice(0, 63) : name;
-}
