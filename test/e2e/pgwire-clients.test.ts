@@ -106,6 +106,38 @@ describe('node-postgres (pg)', () => {
   });
 });
 
+describe('asynchronous messages', () => {
+  test('NoticeResponse and NotificationResponse reach the client', async () => {
+    const listener = new pg.Client(gw.pgConfig());
+    const notifier = new pg.Client(gw.pgConfig());
+    await listener.connect();
+    await notifier.connect();
+    try {
+      const notices: string[] = [];
+      listener.on('notice', (n) => notices.push(n.message ?? ''));
+      const got = new Promise<string>((resolve) => listener.on('notification', (n) => resolve(`${n.channel}:${n.payload}`)));
+      await listener.query('LISTEN portcullis_test');
+      await listener.query("DO $$ BEGIN RAISE NOTICE 'hello from plpgsql'; END $$");
+      await notifier.query("NOTIFY portcullis_test, 'ping'");
+      assert.equal(await got, 'portcullis_test:ping');
+      assert.deepEqual(notices, ['hello from plpgsql']);
+    } finally {
+      await listener.end();
+      await notifier.end();
+    }
+  });
+
+  test('ParameterStatus follows SET and the client sees it', async () => {
+    const sql = postgres(gw.url(), { password: gw.keys.tester, max: 1, onnotice: () => {} });
+    try {
+      await sql`SET TimeZone = 'Asia/Tokyo'`;
+      assert.equal(sql.parameters.TimeZone, 'Asia/Tokyo');
+    } finally {
+      await sql.end();
+    }
+  });
+});
+
 describe('postgres.js', () => {
   test('pipelined and prepared queries', async () => {
     const sql = postgres(gw.url(), { password: gw.keys.tester, max: 1, prepare: true, onnotice: () => {} });
