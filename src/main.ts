@@ -35,6 +35,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     analyze: analyzer,
     decide: createPolicyEngine(config.policy),
     limits: createLimits(config.policy),
+    policyHasLimits: config.policy.rules.some((r) => r.max_rows !== undefined || r.timeout !== undefined),
   });
 
   const listening: { frontend: string; host: string; port: number }[] = [];

@@ -46,6 +46,14 @@ export class IdentityLimits implements LimitsStage {
     this.#config = config;
   }
 
+  /** Any statement rate anywhere in the limits (default, group or subject override). */
+  get hasRateLimits(): boolean {
+    const c = this.#config;
+    if (c === undefined) return false;
+    const sets = [c, ...Object.values(c.groups ?? {}), ...Object.values(c.subjects ?? {})];
+    return sets.some((l) => l.statements_per_minute !== undefined);
+  }
+
   acquireSession(principal: Principal): () => void {
     const { sessions: cap } = this.#resolve(principal);
     const key = principal.subject;

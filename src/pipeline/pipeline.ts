@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Analysis } from '../analysis/facts.js';
 import type { Decision, Verdict } from './decision.js';
 import type { ClientInfo, Principal } from './principal.js';
-import type { AnalysisSession, AnalyzeStage, DecideStage, IdentifyStage } from './stages.js';
+import type { AnalysisSession, AnalyzeStage, DecideStage, IdentifyStage, RecordStage, ResultSink } from './stages.js';
+import { isPortcullisError } from '../errors/portcullis-error.js';
 import type { Connector, QueryResult } from '../connectors/connector.js';
 import { PortcullisError } from '../errors/portcullis-error.js';
 import { applicationNameFor } from './application-name.js';
@@ -21,6 +22,8 @@ import { applicationNameFor } from './application-name.js';
 
 /** Limits on what one identity may do: session caps and statement rates. */
 export interface LimitsStage {
+  /** Whether any statement rate is configured (so every execution must be charged). */
+  readonly hasRateLimits?: boolean;
   /** Throws PortcullisError(ERR_SESSION_LIMIT) when the principal may not open another session. */
   acquireSession(principal: Principal): () => void;
   /** A deny decision when the principal is over its rate, else undefined. */
@@ -39,7 +42,16 @@ export interface PipelineStages {
   analyze: AnalyzeStage;
   decide: DecideStage;
   limits?: LimitsStage | undefined;
+  record?: RecordStage | undefined;
   listeners?: DecisionListener[] | undefined;
+  /** True when some policy rule carries max_rows or timeout. */
+  policyHasLimits?: boolean | undefined;
+}
+
+/** A statement about to run: its verdict (possibly turned into a refusal) and its result sink. */
+export interface Admission {
+  readonly verdict: Verdict;
+  readonly sink: ResultSink | undefined;
 }
 
 export class Pipeline {
@@ -93,6 +105,43 @@ export class PipelineSession {
     this.#analysis = stages.analyze.openSession();
   }
 
+  /**
+   * Whether the frontend must follow every execution (each Query and Execute) rather than
+   * only each statement text: recording, rate limits and result limits all need it.
+   */
+  get tracksExecutions(): boolean {
+    return this.#stages.record !== undefined || this.#stages.limits?.hasRateLimits === true || this.#stages.policyHasLimits === true;
+  }
+
+  /** Whether bind parameters are wanted (for the record). */
+  get recordsParams(): boolean {
+    return this.#stages.record !== undefined;
+  }
+
+  /**
+   * One execution is about to go upstream (a Query, or an Execute of a prepared statement):
+   * charge the identity's statement rate, then record the statement durably. A rate over its
+   * limit, or an audit store that cannot write (with on_failure: refuse), turns the verdict
+   * into a refusal. Refusals are recorded too.
+   */
+  begin(sql: string, verdict: Verdict, params?: readonly (string | null)[] | null, charge = true): Admission | Promise<Admission> {
+    let v = verdict;
+    if (charge && v.decision.action === 'allow') {
+      const limited = this.#stages.limits?.checkRate(this.principal, Date.now());
+      if (limited) v = { decision: limited, analysis: v.analysis };
+    }
+    const rec = this.#stages.record;
+    if (!rec) return { verdict: v, sink: undefined };
+    let sink: ResultSink | Promise<ResultSink>;
+    try {
+      sink = rec.statement(this, sql, v, { params: params ?? null });
+    } catch (e) {
+      return auditRefusal(v, e);
+    }
+    if (sink instanceof Promise) return sink.then((s) => ({ verdict: v, sink: s }), (e: unknown) => auditRefusal(v, e));
+    return { verdict: v, sink };
+  }
+
   /** analyze → decide (→ approve, once approvals land). */
   admit(sql: string, params?: readonly (string | null)[]): Verdict | Promise<Verdict> {
     const analysis = this.#analysis.analyze(sql);
@@ -117,8 +166,6 @@ export class PipelineSession {
     if (p.expiresAt !== undefined && now >= p.expiresAt) {
       return { action: 'deny', rule: 'identity', code: 'ERR_TOKEN_EXPIRED', reason: 'your token has expired; reconnect with a fresh one' };
     }
-    const limited = this.#stages.limits?.checkRate(p, now);
-    if (limited) return limited;
     const d = this.#stages.decide.decide({ principal: p, client: this.client, connection: this.connection, analysis, params });
     if (d.action === 'review') {
       // Until the approvals engine is wired in, a held statement cannot wait for anyone.
@@ -132,8 +179,10 @@ export class PipelineSession {
    * limits. Denied and held statements return their verdict without touching the connector.
    */
   async execute(connector: Connector, req: { sql: string; params?: readonly (string | null)[]; maxRows: number; signal?: AbortSignal }): Promise<{ verdict: Verdict; result?: QueryResult }> {
-    const verdict = await this.admit(req.sql, req.params);
+    const admission = await this.begin(req.sql, await this.admit(req.sql, req.params), req.params);
+    const verdict = admission.verdict;
     const d = verdict.decision;
+    if (d.action !== 'allow') admission.sink?.error('42501', d.reason);
     if (d.action !== 'allow') return { verdict };
     if (!connector.query) throw new PortcullisError('ERR_UNSUPPORTED_PROTOCOL', `connection "${this.connection}" does not support driver-path queries`);
     const result = await connector.query({
@@ -144,6 +193,12 @@ export class PipelineSession {
       applicationName: applicationNameFor(this.principal.subject, this.client.applicationName),
       signal: req.signal,
     });
+    const sink = admission.sink;
+    if (sink) {
+      sink.columns(result.columns.map((c) => c.name));
+      for (const r of result.rows) sink.row(r);
+      sink.complete(result.command, result.rowCount);
+    }
     return { verdict, result };
   }
 
@@ -153,4 +208,11 @@ export class PipelineSession {
     this.#release();
     for (const l of this.#listeners) l.onSessionEnd?.(this, reason);
   }
+}
+
+function auditRefusal(v: Verdict, e: unknown): Admission {
+  if (isPortcullisError(e) && e.code === 'ERR_AUDIT_UNAVAILABLE') {
+    return { verdict: { decision: { action: 'deny', rule: 'audit', code: 'ERR_AUDIT_UNAVAILABLE', reason: e.message }, analysis: v.analysis }, sink: undefined };
+  }
+  return { verdict: { decision: { action: 'deny', rule: 'audit', code: 'ERR_AUDIT_UNAVAILABLE', reason: 'the audit store failed; statements are refused until it recovers' }, analysis: v.analysis }, sink: undefined };
 }

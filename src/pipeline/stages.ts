@@ -1,5 +1,5 @@
 import type { Analysis } from '../analysis/facts.js';
-import type { Decision } from './decision.js';
+import type { Decision, Verdict } from './decision.js';
 import type { ClientInfo, Principal } from './principal.js';
 
 /**
@@ -42,4 +42,32 @@ export interface DecisionInput {
 /** decide: facts plus who to allow/deny/review. Synchronous and pure. */
 export interface DecideStage {
   decide(input: DecisionInput): Decision;
+}
+
+/** Receives one statement's result as the client receives it (already masked). */
+export interface ResultSink {
+  /** False once the sink keeps no more row values (its caps are reached): rows are then only counted. */
+  readonly accepting?: boolean;
+  columns(names: readonly string[], formats?: readonly ('text' | 'binary')[]): void;
+  row(values: readonly (string | Uint8Array | null)[], wireBytes?: number): void;
+  complete(tag: string, rowCount?: number | null): void;
+  error(sqlstate: string, message: string): void;
+}
+
+/** The session facts the record stage needs. */
+export interface RecordedSession {
+  readonly id: string;
+  readonly principal: import('./principal.js').Principal;
+  readonly client: import('./principal.js').ClientInfo;
+  readonly connection: string;
+  readonly startedAt?: number;
+}
+
+/**
+ * record: the statement event is durable before the statement goes upstream. Returns a sink
+ * for its result (a promise when the store commits asynchronously); throws or rejects
+ * PortcullisError('ERR_AUDIT_UNAVAILABLE') when the store cannot write and policy says refuse.
+ */
+export interface RecordStage {
+  statement(session: RecordedSession, sql: string, verdict: Verdict, opts: { params?: readonly (string | null)[] | null }): ResultSink | Promise<ResultSink>;
 }

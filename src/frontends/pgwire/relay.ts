@@ -4,17 +4,18 @@ import type { Logger } from 'pino';
 import { MessageScanner, KEEP, TAKEN, PAUSE, type ScanSink } from '../../codecs/pgwire/message-scanner.js';
 import { Be, Fe, KNOWN_FRONTEND_CODES } from '../../codecs/pgwire/message-codes.js';
 import { MessageWriter } from '../../codecs/pgwire/writer.js';
-import { parseErrorFields, type ErrorFields } from '../../codecs/pgwire/error-fields.js';
-import { parseParse, parseQuery, parseTarget } from '../../codecs/pgwire/frontend-messages.js';
 import { BodyReader } from '../../codecs/pgwire/body-reader.js';
+import { parseErrorFields, type ErrorFields } from '../../codecs/pgwire/error-fields.js';
+import { parseBind, parseParse, parseQuery, parseTarget } from '../../codecs/pgwire/frontend-messages.js';
 import { writeErrorResponse, writeNoticeResponse } from '../../codecs/pgwire/backend-messages.js';
 import { writeParse, writeQuery, TERMINATE } from '../../codecs/pgwire/frontend-builders.js';
 import type { WireUpstream } from '../../connectors/connector.js';
-import type { PipelineSession } from '../../pipeline/pipeline.js';
+import type { Admission, PipelineSession } from '../../pipeline/pipeline.js';
 import type { Verdict } from '../../pipeline/decision.js';
 import { denialFields, errorFields } from './wire-errors.js';
 import type { Cancellable } from './cancel-keys.js';
-import { limitsOf, stricter, truncatedTag, type LimitWindow, type Limits } from './statement-limits.js';
+import { limitsOf, truncatedTag, type Limits } from './statement-limits.js';
+import { newExecution, parseDataRow, parseRowDescription, recordableParams, type Execution, type ExecutionKind, type Portal, type Prepared } from './executions.js';
 
 /**
  * One client session in relay mode: bytes flow client ⇄ upstream through two scanners.
@@ -28,6 +29,8 @@ import { limitsOf, stricter, truncatedTag, type LimitWindow, type Limits } from 
  * https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-EXT-QUERY
  *
  * Upstream → client, bytes pass through untouched except the few messages a stage needs.
+ * When the session records, rate-limits executions or caps results, every execution (a Query,
+ * or an Execute of a prepared statement) is followed through `executions.ts`.
  */
 export interface RelayOptions {
   client: Socket;
@@ -39,6 +42,7 @@ export interface RelayOptions {
 }
 
 const DENIAL_PREFIX = 'portcullis_denied_';
+const NO_VALUES: readonly null[] = [];
 
 interface PendingDenial {
   fields: ErrorFields;
@@ -46,9 +50,17 @@ interface PendingDenial {
   sync: number;
 }
 
+const REFUSED_BY_GATEWAY: Verdict['decision'] = { action: 'deny', rule: 'internal', code: 'ERR_ANALYSIS_FAILED', reason: 'the gateway could not evaluate this statement' };
+const UNKNOWN_ANALYSIS: Verdict['analysis'] = { statements: [], kind: 'unknown', risks: ['unparseable'], reads: [], writes: [], functions: [] };
+
+function then<T, U>(x: T | Promise<T>, f: (v: T) => U | Promise<U>): U | Promise<U> {
+  return x instanceof Promise ? x.then(f) : f(x);
+}
+
 export class PgRelay implements Cancellable {
   readonly #client: Socket;
   readonly #up: WireUpstream;
+  readonly #upSock: Socket;
   readonly #session: PipelineSession;
   readonly #log: Logger;
   readonly #onClose: (reason: string) => void;
@@ -57,38 +69,42 @@ export class PgRelay implements Cancellable {
   readonly #w = new MessageWriter(256);
   readonly #reader = new BodyReader(Buffer.alloc(0));
   readonly #token = DENIAL_PREFIX + randomBytes(6).toString('hex') + '_';
+  readonly #track: boolean;
   #seq = 0;
   readonly #denials = new Map<string, PendingDenial>();
   #syncSent = 0;
   #syncDone = 0;
+  readonly #prepared = new Map<string, Prepared>();
+  readonly #portals = new Map<string, Portal>();
+  readonly #execs: Execution[] = [];
   #closed = false;
   #expiryTimer: NodeJS.Timeout | undefined;
   #expired = false;
   #clientThrottled = false;
   #upThrottled = false;
-  /** max_rows / timeout: by prepared statement, by portal, and per pending sync point. */
-  readonly #stmtLimits = new Map<string, Limits>();
-  readonly #portalLimits = new Map<string, Limits>();
-  readonly #windows: LimitWindow[] = [];
-  #rows = 0;
-  #truncated = false;
 
   constructor(o: RelayOptions) {
     this.#client = o.client;
     this.#up = o.upstream;
+    this.#upSock = o.upstream.socket as Socket;
     this.#session = o.session;
     this.#log = o.logger;
     this.#onClose = o.onClose;
+    this.#track = o.session.tracksExecutions;
 
-    const upSock = this.#up.socket as Socket;
+    const upSock = this.#upSock;
     const client = this.#client;
 
-    this.#cs = new MessageScanner(this.#clientSink(upSock), o.maxMessageBytes);
+    this.#cs = new MessageScanner(this.#clientSink(), o.maxMessageBytes);
     for (let c = 0; c < 256; c++) if (!KNOWN_FRONTEND_CODES.has(c)) this.#cs.inspect[c] = 1;
     for (const c of [Fe.Query, Fe.Parse, Fe.Sync, Fe.Close, Fe.FunctionCall, Fe.Terminate, Fe.Password]) this.#cs.inspect[c] = 1;
 
-    this.#us = new MessageScanner(this.#upstreamSink(client));
+    this.#us = new MessageScanner(this.#upstreamSink());
     this.#us.inspect[Be.ReadyForQuery] = 1;
+    if (this.#track) {
+      this.#cs.inspect[Fe.Bind] = this.#cs.inspect[Fe.Execute] = 1;
+      for (const c of [Be.RowDescription, Be.DataRow, Be.CommandComplete, Be.EmptyQueryResponse, Be.PortalSuspended, Be.ErrorResponse]) this.#us.inspect[c] = 1;
+    }
 
     client.on('data', (chunk: Buffer) => {
       upSock.cork();
@@ -140,241 +156,182 @@ export class PgRelay implements Cancellable {
 
   // ---- client → upstream ----------------------------------------------------------------
 
-  #clientSink(up: Socket): ScanSink {
+  #clientSink(): ScanSink {
+    const up = this.#upSock;
     return {
       pass: (buf, start, end) => {
         up.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
       },
       message: (code, buf, start, end) => {
-        switch (code) {
-          case Fe.Query:
-            return this.#onStatement(buf, start, end, true);
-          case Fe.Parse:
-            return this.#onStatement(buf, start, end, false);
-          case Fe.Sync:
-            this.#syncSent++;
-            return KEEP;
-          case Fe.Close:
-            return this.#onCloseMessage(buf, start, end);
-          case Fe.Bind:
-            return this.#onBind(buf, start, end);
-          case Fe.Execute:
-            return this.#onExecute(buf, start, end);
-          case Fe.FunctionCall:
-            // The fastpath interface calls a function by OID with no SQL to analyze.
-            this.#cs.flushRun();
-            this.#refuse(true, errorFields('ERR_FUNCTION_CALL_REFUSED', 'the FunctionCall protocol message is not allowed through Portcullis; call the function from SQL instead'));
-            return TAKEN;
-          case Fe.Terminate:
-            this.#cs.flushRun();
-            up.write(TERMINATE);
-            this.#shutdown('client-terminate');
-            return TAKEN;
-          default:
-            this.#violation(`unexpected message type 0x${code.toString(16)} after startup`);
-            return TAKEN;
+        try {
+          switch (code) {
+            case Fe.Query:
+              return this.#onQuery(buf, start, end);
+            case Fe.Parse:
+              return this.#onParse(buf, start, end);
+            case Fe.Bind:
+              return this.#onBind(buf, start, end);
+            case Fe.Execute:
+              return this.#onExecute(buf, start, end);
+            case Fe.Sync:
+              this.#syncSent++;
+              return KEEP;
+            case Fe.Close:
+              return this.#onCloseMessage(buf, start, end);
+            case Fe.FunctionCall:
+              // The fastpath interface calls a function by OID with no SQL to analyze.
+              this.#cs.flushRun();
+              this.#refuse(true, errorFields('ERR_FUNCTION_CALL_REFUSED', 'the FunctionCall protocol message is not allowed through Portcullis; call the function from SQL instead'), undefined);
+              return TAKEN;
+            case Fe.Terminate:
+              this.#cs.flushRun();
+              up.write(TERMINATE);
+              this.#shutdown('client-terminate');
+              return TAKEN;
+            default:
+              this.#violation(`unexpected message type 0x${code.toString(16)} after startup`);
+              return TAKEN;
+          }
+        } catch (e) {
+          this.#violation((e as Error).message);
+          return TAKEN;
         }
       },
       violation: (reason) => this.#violation(reason),
     };
   }
 
-  #onCloseMessage(buf: Buffer, start: number, end: number): number {
-    try {
-      const t = parseTarget(buf, start, end);
-      if (t.kind === 0x53) {
-        if (t.name !== '') this.#session.forgetPrepared(t.name);
-        this.#stmtLimits.delete(t.name);
-      } else this.#portalLimits.delete(t.name);
-    } catch (e) {
-      this.#violation((e as Error).message);
-      return TAKEN;
-    }
-    return KEEP;
-  }
-
-  #onStatement(buf: Buffer, start: number, end: number, simple: boolean): number {
-    let sql: string;
-    let name = '';
-    try {
-      if (simple) sql = parseQuery(buf, start, end);
-      else {
-        const p = parseParse(buf, start, end);
-        sql = p.sql;
-        name = p.name;
-      }
-    } catch (e) {
-      this.#violation((e as Error).message);
-      return TAKEN;
-    }
-    let verdict: Verdict | Promise<Verdict>;
-    try {
-      verdict = this.#session.admit(sql);
-    } catch (e) {
-      this.#log.error({ err: (e as Error).message }, 'pipeline failed; refusing the statement');
-      verdict = { decision: { action: 'deny', rule: 'internal', code: 'ERR_ANALYSIS_FAILED', reason: 'the gateway could not evaluate this statement' }, analysis: UNKNOWN_ANALYSIS };
-    }
-    if (!(verdict instanceof Promise)) return this.#apply(verdict, buf, start, end, simple, name, false);
-
-    // Held (approval, or an asynchronous stage): stop reading the client until it resolves.
+  /**
+   * Runs `step` now when its value is ready; otherwise holds the client until it is, then
+   * relays or replaces the frame. The frame is copied because the scanner moves on.
+   */
+  #when<T>(value: T | Promise<T>, buf: Buffer, start: number, end: number, apply: (v: T, buf: Buffer, start: number, end: number, detached: boolean) => number): number {
+    if (!(value instanceof Promise)) return apply(value, buf, start, end, false);
     this.#cs.flushRun();
     this.#client.pause();
     const frame = Buffer.from(buf.subarray(start, end));
-    verdict.then(
-      (v) => this.#resumeWith(v, frame, simple, name),
-      (e: unknown) => {
-        this.#log.error({ err: (e as Error).message }, 'pipeline failed; refusing the statement');
-        this.#resumeWith({ decision: { action: 'deny', rule: 'internal', code: 'ERR_ANALYSIS_FAILED', reason: 'the gateway could not evaluate this statement' }, analysis: UNKNOWN_ANALYSIS }, frame, simple, name);
-      },
-    );
+    const resume = (v: T) => {
+      if (this.#closed) return;
+      this.#upSock.cork();
+      const r = apply(v, frame, 0, frame.length, true);
+      if (r === KEEP) this.#upSock.write(frame);
+      this.#upSock.uncork();
+      this.#cs.resume();
+      if (!this.#clientThrottled && !this.#cs.paused && !this.#closed) this.#client.resume();
+    };
+    value.then(resume, (e: unknown) => {
+      this.#log.error({ err: (e as Error).message }, 'pipeline failed; closing the session');
+      this.#endWithFatal(errorFields('ERR_INTERNAL', 'the gateway failed to evaluate a statement', 'FATAL'), 'internal-error');
+    });
     return PAUSE;
   }
 
-  #resumeWith(v: Verdict, frame: Buffer, simple: boolean, name: string): void {
-    if (this.#closed) return;
-    const up = this.#up.socket as Socket;
-    up.cork();
-    this.#apply(v, frame, 0, frame.length, simple, name, true);
-    up.uncork();
-    this.#cs.resume();
-    if (!this.#clientThrottled && !this.#cs.paused && !this.#closed) this.#client.resume();
+  #admit(sql: string): Verdict | Promise<Verdict> {
+    try {
+      return this.#session.admit(sql);
+    } catch (e) {
+      this.#log.error({ err: (e as Error).message }, 'pipeline failed; refusing the statement');
+      return { decision: REFUSED_BY_GATEWAY, analysis: UNKNOWN_ANALYSIS };
+    }
   }
 
-  /** Applies a verdict to a Query/Parse frame. `detached`: the frame is no longer in a scanner run. */
-  #apply(v: Verdict, buf: Buffer, start: number, end: number, simple: boolean, name: string, detached: boolean): number {
-    const d = v.decision;
-    if (d.action === 'allow') {
-      const limits = limitsOf(d);
-      if (simple) {
+  #begin(sql: string, v: Verdict, params: (string | null)[] | null, charge: boolean): Admission | Promise<Admission> {
+    return this.#track ? this.#session.begin(sql, v, params, charge) : { verdict: v, sink: undefined };
+  }
+
+  #onQuery(buf: Buffer, start: number, end: number): number {
+    const sql = parseQuery(buf, start, end);
+    const admission = then(this.#admit(sql), (v) => this.#begin(sql, v, null, true));
+    return this.#when(admission, buf, start, end, (a, _b, _s, _e, detached) => {
+      const d = a.verdict.decision;
+      if (d.action === 'allow') {
         this.#syncSent++;
-        if (limits) this.#openWindow(this.#syncSent, limits);
-      } else {
-        if (name !== '') this.#session.rememberPrepared(name, v.analysis);
-        if (limits) {
-          this.#stmtLimits.set(name, limits);
-          this.#cs.inspect[Fe.Bind] = 1;
-        } else this.#stmtLimits.delete(name);
+        if (this.#track) this.#push('query', this.#syncSent, null, limitsOf(d), a.sink);
+        return KEEP;
       }
-      if (detached) (this.#up.socket as Socket).write(buf.subarray(start, end));
+      if (!detached) this.#cs.flushRun();
+      this.#refuse(true, this.#refusalFields(a.verdict), a.sink);
+      return TAKEN;
+    });
+  }
+
+  #onParse(buf: Buffer, start: number, end: number): number {
+    const p = parseParse(buf, start, end);
+    return this.#when(this.#admit(p.sql), buf, start, end, (v, _b, _s, _e, detached) => {
+      const d = v.decision;
+      if (d.action === 'allow') {
+        if (p.name !== '') this.#session.rememberPrepared(p.name, v.analysis);
+        this.#prepared.set(p.name, { sql: p.sql, verdict: v, limits: limitsOf(d) });
+        return KEEP;
+      }
+      this.#prepared.delete(p.name);
+      if (!detached) this.#cs.flushRun();
+      // A refused Parse is a statement attempt: record it (it never executes).
+      const recorded = this.#begin(p.sql, v, null, false);
+      const sink = recorded instanceof Promise ? undefined : recorded.sink;
+      this.#refuse(false, this.#refusalFields(v), sink, p.name);
+      return TAKEN;
+    });
+  }
+
+  /** Bind: a portal remembers its statement, parameters and (across Executes) its row count. */
+  #onBind(buf: Buffer, start: number, end: number): number {
+    let portal: string, stmt: string, params: (string | null)[] | null = null;
+    if (this.#session.recordsParams) {
+      const b = parseBind(buf, start, end);
+      portal = b.portal;
+      stmt = b.statement;
+      params = recordableParams(b.params);
+    } else {
+      const r = this.#reader.reset(buf, start + 5, end);
+      portal = r.cstring();
+      stmt = r.cstring();
+    }
+    this.#portals.set(portal, { stmt: this.#prepared.get(stmt), params, rows: 0, truncated: false });
+    return KEEP;
+  }
+
+  /** Execute: one execution of a prepared statement, charged and recorded like a Query. */
+  #onExecute(buf: Buffer, start: number, end: number): number {
+    const name = this.#reader.reset(buf, start + 5, end).cstring();
+    const portal = this.#portals.get(name) ?? null;
+    const stmt = portal?.stmt;
+    if (!stmt) {
+      // Unknown to us means unknown upstream too (its Parse was refused): it will fail there.
+      this.#push('execute', this.#syncSent + 1, portal, undefined, undefined);
       return KEEP;
     }
-    if (!detached) this.#cs.flushRun();
-    const fields = d.action === 'deny' ? denialFields(d) : errorFields('ERR_APPROVAL_REQUIRED', `requires approval: ${d.reason}`);
-    this.#refuse(simple, fields, name);
-    return TAKEN;
+    return this.#when(this.#begin(stmt.sql, stmt.verdict, portal.params, true), buf, start, end, (a, _b, _s, _e, detached) => {
+      if (a.verdict.decision.action === 'allow') {
+        this.#push('execute', this.#syncSent + 1, portal, stmt.limits, a.sink);
+        return KEEP;
+      }
+      if (!detached) this.#cs.flushRun();
+      this.#refuse(false, this.#refusalFields(a.verdict), a.sink, this.#token + 'x');
+      return TAKEN;
+    });
   }
 
-  /** Bind: a portal inherits its statement's limits. Inspected only once a statement has some. */
-  #onBind(buf: Buffer, start: number, end: number): number {
-    try {
-      const r = this.#reader.reset(buf, start + 5, end);
-      const portal = r.cstring();
-      const limits = this.#stmtLimits.get(r.cstring());
-      if (limits) {
-        this.#portalLimits.set(portal, limits);
-        this.#cs.inspect[Fe.Execute] = 1;
-      } else this.#portalLimits.delete(portal);
-    } catch (e) {
-      this.#violation((e as Error).message);
-      return TAKEN;
-    }
+  #onCloseMessage(buf: Buffer, start: number, end: number): number {
+    const t = parseTarget(buf, start, end);
+    if (t.kind === 0x53) {
+      if (t.name !== '') this.#session.forgetPrepared(t.name);
+      this.#prepared.delete(t.name);
+    } else this.#portals.delete(t.name);
     return KEEP;
   }
 
-  #onExecute(buf: Buffer, start: number, end: number): number {
-    try {
-      const limits = this.#portalLimits.get(this.#reader.reset(buf, start + 5, end).cstring());
-      if (limits) this.#openWindow(this.#syncSent + 1, limits);
-    } catch (e) {
-      this.#violation((e as Error).message);
-      return TAKEN;
-    }
-    return KEEP;
+  #refusalFields(v: Verdict): ErrorFields {
+    const d = v.decision;
+    if (d.action === 'deny') return denialFields(d);
+    return errorFields('ERR_APPROVAL_REQUIRED', `requires approval: ${d.action === 'review' ? d.reason : ''}`);
   }
 
   /**
-   * Limits apply to the responses up to the given sync point. The timeout is enforced by the
-   * gateway: when it passes with the sync point unanswered, the upstream query is cancelled
-   * and the resulting 57014 error names the rule.
+   * Sends the certain-to-fail stand-in upstream and remembers which error to swap. A simple
+   * Query stand-in is its own sync point; an extended one fails the batch up to the next Sync.
    */
-  #openWindow(sync: number, limits: Limits): void {
-    const last = this.#windows.at(-1);
-    if (last && last.sync === sync) {
-      last.limits = stricter(last.limits, limits);
-      return;
-    }
-    const w: LimitWindow = { sync, limits, timer: undefined, timedOut: false };
-    if (limits.timeoutMs !== undefined) {
-      w.timer = setTimeout(() => {
-        if (this.#syncDone >= sync || this.#closed) return;
-        w.timedOut = true;
-        this.#us.inspect[Be.ErrorResponse] = 1;
-        this.cancelUpstream();
-      }, limits.timeoutMs);
-      w.timer.unref();
-    }
-    this.#windows.push(w);
-    const u = this.#us.inspect;
-    u[Be.DataRow] = u[Be.CommandComplete] = u[Be.ErrorResponse] = u[Be.EmptyQueryResponse] = 1;
-  }
-
-  /** The window governing the responses arriving now, if any. */
-  #activeWindow(): LimitWindow | undefined {
-    const w = this.#windows[0];
-    return w !== undefined && w.sync === this.#syncDone + 1 ? w : undefined;
-  }
-
-  #closeWindows(): void {
-    while (this.#windows.length > 0 && this.#windows[0]!.sync <= this.#syncDone) {
-      const w = this.#windows.shift()!;
-      if (w.timer) clearTimeout(w.timer);
-    }
-    if (this.#windows.length === 0) {
-      const u = this.#us.inspect;
-      u[Be.DataRow] = u[Be.CommandComplete] = u[Be.EmptyQueryResponse] = 0;
-      u[Be.ErrorResponse] = this.#denials.size > 0 ? 1 : 0;
-      this.#rows = 0;
-      this.#truncated = false;
-    }
-  }
-
-  /** DataRow / CommandComplete under a max_rows window. */
-  #limitRow(code: number, buf: Buffer, start: number, end: number): number {
-    const w = this.#activeWindow();
-    const max = w?.limits.maxRows;
-    if (code === Be.DataRow) {
-      if (max === undefined) return KEEP;
-      if (++this.#rows <= max) return KEEP;
-      this.#truncated = true;
-      this.#us.flushRun();
-      return TAKEN;
-    }
-    // CommandComplete or EmptyQueryResponse: one result set ends.
-    const truncated = this.#truncated;
-    const rows = this.#rows;
-    this.#rows = 0;
-    this.#truncated = false;
-    if (!truncated || code !== Be.CommandComplete || !w) return KEEP;
-    let tag: string;
-    try {
-      tag = this.#reader.reset(buf, start + 5, end).cstring();
-    } catch {
-      return KEEP;
-    }
-    this.#us.flushRun();
-    const shown = Math.min(rows, w.limits.maxRows ?? rows);
-    writeNoticeResponse(this.#w, {
-      severity: 'NOTICE',
-      code: '01000',
-      message: `result truncated to ${shown} rows by Portcullis policy rule "${w.limits.rule}" (max_rows)`,
-    });
-    this.#w.begin(Be.CommandComplete).cstring(truncatedTag(tag, shown)).end();
-    this.#client.write(this.#w.take());
-    return TAKEN;
-  }
-
-  /** Sends the certain-to-fail stand-in upstream and remembers which error to swap. */
-  #refuse(simple: boolean, fields: ErrorFields, name = ''): void {
+  #refuse(simple: boolean, fields: ErrorFields, sink: Admission['sink'], name = ''): void {
     const token = this.#token + String(++this.#seq);
     if (simple) {
       this.#syncSent++;
@@ -384,42 +341,71 @@ export class PgRelay implements Cancellable {
       this.#denials.set(token, { fields, sync: this.#syncSent + 1 });
       writeParse(this.#w, name, token);
     }
+    if (this.#track) this.#push('refusal', simple ? this.#syncSent : this.#syncSent + 1, null, undefined, sink);
     this.#us.inspect[Be.ErrorResponse] = 1;
-    (this.#up.socket as Socket).write(this.#w.take());
+    this.#upSock.write(this.#w.take());
+  }
+
+  #push(kind: ExecutionKind, sync: number, portal: Portal | null, limits: Limits | undefined, sink: Admission['sink']): void {
+    const x = newExecution(kind, sync, portal, limits, sink);
+    if (limits?.timeoutMs !== undefined) {
+      // Enforced by the gateway: past the rule's timeout with the execution unanswered, the
+      // upstream query is cancelled and the resulting 57014 names the rule.
+      x.timer = setTimeout(() => {
+        if (this.#closed || !this.#execs.includes(x)) return;
+        x.timedOut = true;
+        this.cancelUpstream();
+      }, limits.timeoutMs);
+      x.timer.unref();
+    }
+    this.#execs.push(x);
   }
 
   // ---- upstream → client ----------------------------------------------------------------
 
-  #upstreamSink(client: Socket): ScanSink {
+  #upstreamSink(): ScanSink {
+    const client = this.#client;
     return {
       pass: (buf, start, end) => {
         client.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
       },
       message: (code, buf, start, end) => {
-        if (code === Be.ReadyForQuery) {
-          this.#syncDone++;
-          if (this.#denials.size > 0) this.#forgetAnswered();
-          if (this.#windows.length > 0) this.#closeWindows();
-          if (this.#expired) {
-            this.#us.flushRun();
-            client.write(buf.subarray(start, end));
-            this.#endWithFatal(errorFields('ERR_TOKEN_EXPIRED', 'your token has expired; the session is closed', 'FATAL'), 'token-expired');
-            return TAKEN;
+        try {
+          switch (code) {
+            case Be.ReadyForQuery:
+              return this.#onReady(buf, start, end);
+            case Be.ErrorResponse:
+              return this.#onError(buf, start, end);
+            case Be.DataRow:
+              return this.#onDataRow(buf, start, end);
+            case Be.RowDescription: {
+              const x = this.#execs[0];
+              if (x !== undefined) {
+                const t = parseRowDescription(buf, start, end);
+                x.binary = t.binary;
+                x.sink?.columns(t.names, t.binary?.map((b) => (b ? 'binary' : 'text')));
+              }
+              return KEEP;
+            }
+            case Be.CommandComplete:
+              return this.#onComplete(buf, start, end);
+            case Be.EmptyQueryResponse:
+            case Be.PortalSuspended: {
+              const x = this.#execs[0];
+              if (x !== undefined && x.kind !== 'query') {
+                x.sink?.complete(code === Be.EmptyQueryResponse ? 'EMPTY' : 'SUSPENDED', null);
+                this.#finish(x);
+              }
+              return KEEP;
+            }
+            default:
+              return KEEP;
           }
-          return KEEP;
+        } catch (e) {
+          this.#log.error({ err: (e as Error).message, connection: this.#session.connection }, 'upstream sent a malformed message');
+          this.#endWithFatal(errorFields('ERR_UPSTREAM_LOST', 'the upstream database sent invalid protocol data', 'FATAL'), 'upstream-protocol');
+          return TAKEN;
         }
-        if (code === Be.ErrorResponse) {
-          this.#rows = 0;
-          this.#truncated = false;
-          if (this.#denials.size > 0) {
-            const r = this.#maybeSwapError(buf, start, end);
-            if (r !== KEEP) return r;
-          }
-          const w = this.#activeWindow();
-          if (w?.timedOut) return this.#swapTimeoutError(w, buf, start, end);
-          return KEEP;
-        }
-        return this.#limitRow(code, buf, start, end);
       },
       violation: (reason) => {
         this.#log.error({ reason, connection: this.#session.connection }, 'upstream sent invalid protocol');
@@ -428,47 +414,124 @@ export class PgRelay implements Cancellable {
     };
   }
 
-  #maybeSwapError(buf: Buffer, start: number, end: number): number {
+  #finish(x: Execution): void {
+    const i = this.#execs.indexOf(x);
+    if (i >= 0) this.#execs.splice(i, 1);
+    if (x.timer) clearTimeout(x.timer);
+  }
+
+  #onReady(buf: Buffer, start: number, end: number): number {
+    this.#syncDone++;
+    if (this.#denials.size > 0) this.#forgetAnswered();
+    // Everything up to this sync point is over: a Query's record completes, and Executes that
+    // PostgreSQL skipped after an error in their batch are recorded as not run.
+    while (this.#execs.length > 0 && this.#execs[0]!.sync <= this.#syncDone) {
+      const x = this.#execs[0]!;
+      if (x.kind === 'query') x.sink?.complete(x.tag || 'EMPTY', undefined);
+      else x.sink?.error('XX000', 'not executed: an earlier statement in the same batch failed');
+      this.#finish(x);
+    }
+    // Transaction end destroys portals (WITH HOLD cursors aside, which are SQL-level).
+    if (buf[start + 5] === 0x49 && this.#portals.size > 0) this.#portals.clear();
+    if (this.#expired) {
+      this.#us.flushRun();
+      this.#client.write(buf.subarray(start, end));
+      this.#endWithFatal(errorFields('ERR_TOKEN_EXPIRED', 'your token has expired; the session is closed', 'FATAL'), 'token-expired');
+      return TAKEN;
+    }
+    return KEEP;
+  }
+
+  #onDataRow(buf: Buffer, start: number, end: number): number {
+    const x = this.#execs[0];
+    if (x === undefined) return KEEP;
+    const max = x.limits?.maxRows;
+    if (max !== undefined) {
+      const counter = x.portal ?? x;
+      if (++counter.rows > max) {
+        counter.truncated = true;
+        this.#us.flushRun();
+        return TAKEN;
+      }
+    }
+    const sink = x.sink;
+    if (sink !== undefined) {
+      if (sink.accepting === false) sink.row(NO_VALUES, end - start);
+      else sink.row(parseDataRow(buf, start, end, x.binary), end - start);
+    }
+    return KEEP;
+  }
+
+  #onComplete(buf: Buffer, start: number, end: number): number {
+    const x = this.#execs[0];
+    if (x === undefined) return KEEP;
+    const tag = this.#reader.reset(buf, start + 5, end).cstring();
+    const counter = x.portal ?? x;
+    const max = x.limits?.maxRows;
+    let shownTag = tag;
+    let r = KEEP;
+    if (counter.truncated && max !== undefined) {
+      this.#us.flushRun();
+      shownTag = truncatedTag(tag, max);
+      writeNoticeResponse(this.#w, { severity: 'NOTICE', code: '01000', message: `result truncated to ${max} rows by Portcullis policy rule "${x.limits!.rule}" (max_rows)` });
+      this.#w.begin(Be.CommandComplete).cstring(shownTag).end();
+      this.#client.write(this.#w.take());
+      r = TAKEN;
+    }
+    counter.rows = 0;
+    counter.truncated = false;
+    if (x.kind === 'query') x.tag = shownTag;
+    else {
+      x.sink?.complete(shownTag, undefined);
+      this.#finish(x);
+    }
+    return r;
+  }
+
+  #onError(buf: Buffer, start: number, end: number): number {
+    const x = this.#execs[0];
+    if (this.#denials.size === 0 && x === undefined) return KEEP;
     let f: ErrorFields;
     try {
       f = parseErrorFields(buf, start + 5, end);
     } catch {
       return KEEP;
     }
+    let replacement: ErrorFields | undefined = this.#denials.size > 0 ? this.#swapDenial(f) : undefined;
+    if (replacement === undefined && x?.timedOut && f.code === '57014') {
+      x.timedOut = false;
+      replacement = { ...f, message: `canceling statement due to statement timeout (Portcullis policy rule "${x.limits!.rule}": ${x.limits!.timeoutMs} ms)` };
+    }
+    const shown = replacement ?? f;
+    if (x !== undefined) {
+      x.sink?.error(shown.code, shown.message);
+      if (x.portal) x.portal.rows = 0;
+      if (x.kind !== 'query') this.#finish(x);
+    }
+    if (replacement === undefined) return KEEP;
+    this.#us.flushRun();
+    this.#client.write(writeErrorResponse(this.#w, replacement).take());
+    return TAKEN;
+  }
+
+  /** The stand-in's syntax error carries the token; the client gets the refusal instead. */
+  #swapDenial(f: ErrorFields): ErrorFields | undefined {
     const at = f.message.indexOf(this.#token);
-    if (at < 0) return KEEP;
+    if (at < 0) return undefined;
     let stop = at + this.#token.length;
     while (stop < f.message.length && f.message.charCodeAt(stop) >= 48 && f.message.charCodeAt(stop) <= 57) stop++;
     const token = f.message.slice(at, stop);
     const pending = this.#denials.get(token);
-    if (!pending) return KEEP;
+    if (!pending) return undefined;
     this.#denials.delete(token);
-    if (this.#denials.size === 0 && this.#windows.length === 0) this.#us.inspect[Be.ErrorResponse] = 0;
-    this.#us.flushRun();
-    this.#client.write(writeErrorResponse(this.#w, pending.fields).take());
-    return TAKEN;
-  }
-
-  /** The cancel the gateway sent at a rule's timeout comes back as 57014; say which rule. */
-  #swapTimeoutError(w: LimitWindow, buf: Buffer, start: number, end: number): number {
-    let f: ErrorFields;
-    try {
-      f = parseErrorFields(buf, start + 5, end);
-    } catch {
-      return KEEP;
-    }
-    if (f.code !== '57014') return KEEP;
-    w.timedOut = false;
-    this.#us.flushRun();
-    f.message = `canceling statement due to statement timeout (Portcullis policy rule "${w.limits.rule}": ${w.limits.timeoutMs} ms)`;
-    this.#client.write(writeErrorResponse(this.#w, f).take());
-    return TAKEN;
+    if (this.#denials.size === 0 && !this.#track) this.#us.inspect[Be.ErrorResponse] = 0;
+    return pending.fields;
   }
 
   /** A stand-in that PostgreSQL skipped (an earlier error in its batch) is never answered. */
   #forgetAnswered(): void {
     for (const [token, p] of this.#denials) if (p.sync <= this.#syncDone) this.#denials.delete(token);
-    if (this.#denials.size === 0 && this.#windows.length === 0) this.#us.inspect[Be.ErrorResponse] = 0;
+    if (this.#denials.size === 0 && !this.#track) this.#us.inspect[Be.ErrorResponse] = 0;
   }
 
   // ---- endings ----------------------------------------------------------------------------
@@ -502,8 +565,12 @@ export class PgRelay implements Cancellable {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
-    for (const w of this.#windows) if (w.timer) clearTimeout(w.timer);
-    const up = this.#up.socket as Socket;
+    for (const x of this.#execs) {
+      if (x.timer) clearTimeout(x.timer);
+      x.sink?.error('08006', `session ended before the statement completed (${reason})`);
+    }
+    this.#execs.length = 0;
+    const up = this.#upSock;
     if (!up.destroyed) {
       if (reason === 'client-terminate') up.end();
       else up.destroy();
@@ -513,5 +580,3 @@ export class PgRelay implements Cancellable {
     this.#onClose(reason);
   }
 }
-
-const UNKNOWN_ANALYSIS = { statements: [], kind: 'unknown', risks: ['unparseable'], reads: [], writes: [], functions: [] } as const;

@@ -1,0 +1,132 @@
+/**
+ * The OpenAPI 3.1 description of the HTTP API, written by hand so it says exactly what the
+ * handlers do. Served at `/api/openapi.json`.
+ */
+export function openApiDocument(base: string, version: string): Record<string, unknown> {
+  const error = { $ref: '#/components/schemas/Error' };
+  const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } });
+  const unauthorized = {
+    description: 'No credential, or one that was not accepted (unknown, expired, revoked). `WWW-Authenticate: Bearer resource_metadata="…"` names the OAuth protected-resource metadata.',
+    headers: { 'WWW-Authenticate': { schema: { type: 'string' } } },
+    content: { 'application/json': { schema: error } },
+  };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Portcullis HTTP API',
+      version,
+      description:
+        'Runs SQL through the Portcullis pipeline (identify → analyze → decide → approve → execute → mask → record) with the caller’s own identity. The same gateway serves MCP at /mcp.',
+    },
+    servers: [{ url: base }],
+    security: [{ bearer: [] }],
+    paths: {
+      '/api/v1/query': {
+        post: {
+          operationId: 'query',
+          summary: 'Run one SQL statement',
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/QueryRequest' } } } },
+          responses: {
+            '200': { description: 'The statement ran.', content: { 'application/json': { schema: { $ref: '#/components/schemas/QueryResult' } } } },
+            '400': errorResponse('The body is not JSON or does not match QueryRequest (ERR_PROTOCOL_VIOLATION).'),
+            '401': unauthorized,
+            '403': errorResponse('Refused: ERR_POLICY_DENIED, ERR_ANALYSIS_FAILED, or ERR_APPROVAL_REQUIRED (the statement needs approval, and approvals are not enabled on this gateway); `decision` says which rule decided. ERR_AUTH_INSECURE_TRANSPORT when a credential arrives over plain HTTP from off-host.'),
+            '404': errorResponse('No connection with that name (ERR_UNKNOWN_CONNECTION).'),
+            '413': errorResponse('The body is larger than the limit (ERR_MESSAGE_TOO_LARGE).'),
+            '422': errorResponse('The database reported an error for the admitted statement (ERR_STATEMENT_FAILED, with its SQLSTATE).'),
+            '429': errorResponse('ERR_RATE_LIMITED or ERR_SESSION_LIMIT.'),
+            '502': errorResponse('The database could not be reached (ERR_UPSTREAM_UNAVAILABLE, ERR_UPSTREAM_LOST).'),
+            '503': errorResponse('The identity provider or the audit store is unavailable (ERR_IDP_UNAVAILABLE, ERR_AUDIT_UNAVAILABLE).'),
+          },
+        },
+      },
+      '/api/v1/connections': {
+        get: {
+          operationId: 'listConnections',
+          summary: 'The connections this gateway serves',
+          responses: {
+            '200': {
+              description: 'Names and types.',
+              content: { 'application/json': { schema: { type: 'object', required: ['connections'], properties: { connections: { type: 'array', items: { $ref: '#/components/schemas/Connection' } } } } } },
+            },
+            '401': unauthorized,
+          },
+        },
+      },
+      '/healthz': {
+        get: {
+          operationId: 'health',
+          summary: 'Liveness of the gateway process',
+          security: [],
+          responses: { '200': { description: 'Up.', content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'ok' }, version: { type: 'string' } } } } } } },
+        },
+      },
+      '/.well-known/oauth-protected-resource': {
+        get: { operationId: 'resourceMetadata', summary: 'OAuth 2.0 Protected Resource Metadata (RFC 9728) for the gateway', security: [], responses: { '200': { description: 'The metadata document.' } } },
+      },
+      '/.well-known/oauth-protected-resource/mcp': {
+        get: { operationId: 'mcpResourceMetadata', summary: 'OAuth 2.0 Protected Resource Metadata (RFC 9728) for /mcp', security: [], responses: { '200': { description: 'The metadata document.' } } },
+      },
+    },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An OIDC access token from a configured issuer, or a Portcullis service key (pcs_…).' },
+      },
+      schemas: {
+        QueryRequest: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['connection', 'sql'],
+          properties: {
+            connection: { type: 'string', description: 'A connection name from GET /api/v1/connections.' },
+            sql: { type: 'string', description: 'One SQL statement; $1, $2, … for parameters.' },
+            params: { type: 'array', items: { type: ['string', 'number', 'boolean', 'null'] }, description: 'Parameter values, sent in PostgreSQL text form.' },
+            max_rows: { type: 'integer', minimum: 0, maximum: 10000, default: 1000, description: 'Rows to return at most; policy may lower it.' },
+          },
+        },
+        QueryResult: {
+          type: 'object',
+          required: ['columns', 'rows', 'row_count', 'command', 'truncated', 'decision', 'notices'],
+          properties: {
+            columns: { type: 'array', items: { type: 'object', required: ['name', 'type_oid'], properties: { name: { type: 'string' }, type_oid: { type: 'integer', description: 'PostgreSQL type OID.' } } } },
+            rows: { type: 'array', items: { type: 'array', items: { type: ['string', 'null'] } }, description: 'Values in PostgreSQL text form, masked where policy masks them.' },
+            row_count: { type: ['integer', 'null'], description: 'Rows returned, or affected by a write.' },
+            command: { type: 'string', description: 'The command tag, e.g. "SELECT 3", "INSERT 0 1".' },
+            truncated: { type: 'boolean', description: 'More rows existed than were returned.' },
+            decision: { $ref: '#/components/schemas/Decision' },
+            notices: { type: 'array', items: { type: 'string' } },
+          },
+        },
+        Decision: {
+          type: 'object',
+          required: ['action', 'rule'],
+          properties: {
+            action: { enum: ['allow', 'deny', 'review'] },
+            rule: { type: 'string', description: 'The policy rule that decided ("default" when none matched).' },
+            code: { type: 'string' },
+            reason: { type: 'string' },
+            would_have: { type: 'object', description: 'audit-only mode: what enforcement would have done.' },
+          },
+        },
+        Connection: { type: 'object', required: ['name', 'type'], properties: { name: { type: 'string' }, type: { type: 'string' } } },
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: {
+                code: { type: 'string', description: 'A stable ERR_* code (docs/errors.md).' },
+                message: { type: 'string' },
+                sqlstate: { type: 'string' },
+                hint: { type: 'string' },
+              },
+            },
+            decision: { $ref: '#/components/schemas/Decision' },
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/schema.js';
+import type { Connector } from '../../connectors/connector.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
+import { readMcpConfig } from '../mcp/mcp-config.js';
+import { HttpFrontend } from './server.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+export const VERSION = pkg.version;
+
+/** Builds the HTTP listener (query API + MCP) from the validated config; `main.ts` calls this. */
+export async function startHttpListener(
+  config: Config,
+  pipeline: Pipeline,
+  connectors: ReadonlyMap<string, Connector>,
+  logger: Logger,
+): Promise<{ host: string; port: number; close(): Promise<void> } | undefined> {
+  const l = config.listen.http;
+  if (!l) return undefined;
+  const frontend = new HttpFrontend({
+    host: l.host,
+    port: l.port,
+    tls: l.tls,
+    pipeline,
+    connectors,
+    allowInsecureLoopback: config.security.allow_insecure_loopback,
+    maxConnections: config.limits.max_connections,
+    logger,
+    version: VERSION,
+    mcp: readMcpConfig(config),
+    issuers: config.identities.oidc.map((o) => o.issuer),
+    scopes: [...new Set(config.identities.oidc.flatMap((o) => o.required_scopes))],
+  });
+  const addr = await frontend.listen();
+  return { ...addr, close: () => frontend.close() };
+}
