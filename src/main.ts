@@ -9,6 +9,8 @@ import { createIdentifier } from './identity/identifier.js';
 import { createAnalyzer } from './analysis/analyzer.js';
 import { createPolicyEngine } from './policy/engine.js';
 import { createLimits } from './pipeline/limits.js';
+import { Recorder } from './audit/recorder.js';
+import { parseAuditConfig } from './audit/schema.js';
 
 /**
  * Wiring only: builds connectors, the pipeline and the frontends from a validated config.
@@ -18,6 +20,7 @@ export interface Gateway {
   readonly listening: readonly { frontend: string; host: string; port: number }[];
   readonly pipeline: Pipeline;
   readonly connectors: ReadonlyMap<string, Connector>;
+  readonly recorder: Recorder | undefined;
   stop(): Promise<void>;
 }
 
@@ -30,12 +33,17 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   await Promise.all([...connectors.values()].map((c) => c.start()));
 
   const analyzer = await createAnalyzer();
+  const audit = parseAuditConfig(config.audit);
+  const recorder = audit.enabled ? await Recorder.open(audit, { logger: logger.child({ stage: 'audit' }) }) : undefined;
+  if (!recorder) logger.warn('audit.enabled is false: sessions and statements are NOT recorded');
   const pipeline = new Pipeline({
     identify: createIdentifier(config.identities),
     analyze: analyzer,
     decide: createPolicyEngine(config.policy),
     limits: createLimits(config.policy),
     policyHasLimits: config.policy.rules.some((r) => r.max_rows !== undefined || r.timeout !== undefined),
+    record: recorder,
+    listeners: recorder ? [recorder] : [],
   });
 
   const listening: { frontend: string; host: string; port: number }[] = [];
@@ -63,9 +71,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     listening,
     pipeline,
     connectors,
+    recorder,
     async stop() {
       await Promise.all(stops.map((s) => s()));
       await Promise.all([...connectors.values()].map((c) => c.close()));
+      await recorder?.close();
     },
   };
 }

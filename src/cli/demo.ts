@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { validateConfig } from '../config/load.js';
 import { Secret } from '../config/secret.js';
 import { startGateway } from '../main.js';
@@ -22,6 +25,7 @@ export async function runDemo(opts: { port: number; dataDir?: string | undefined
         ],
       },
       security: { allow_insecure_loopback: true },
+      audit: { store: `sqlite:${join(mkdtempSync(join(tmpdir(), 'portcullis-demo-')), 'audit.db')}` },
       policy: {
         preset: 'read-only',
         rules: [{ name: 'dba-may-write', who: { groups: ['dba'] }, what: { kinds: ['read', 'write', 'tcl', 'session'] }, action: 'allow' }],

@@ -8,6 +8,8 @@ import { runDemo } from './demo.js';
 import { policyCommand } from './policy.js';
 import { keysCommand } from './keys.js';
 import { devCertsCommand } from './dev-certs.js';
+import { sessionsCommand } from './sessions.js';
+import { auditCommand } from './audit.js';
 
 /** The `portcullis` command line. Commands stay thin: they parse flags and call the engines. */
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -69,6 +71,8 @@ program
 program.addCommand(policyCommand(loadConfigFile));
 program.addCommand(keysCommand());
 program.addCommand(devCertsCommand());
+program.addCommand(sessionsCommand(loadConfigFile));
+program.addCommand(auditCommand(loadConfigFile));
 
 try {
   await program.parseAsync(process.argv);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { secretField } from './secret-field.js';
 import { identitiesSchema } from '../identity/schema.js';
 import { policySchema } from '../policy/schema.js';
+import { auditSchema } from '../audit/schema.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -90,6 +91,7 @@ export const configSchema = z
     limits: limitsSchema,
     logging: loggingSchema,
     policy: policySchema.optional(),
+    audit: auditSchema.optional(),
   })
   .strict();
 

@@ -20,6 +20,8 @@ export interface TestGateway {
   readonly port: number;
   /** Service keys by name. */
   readonly keys: Record<string, string>;
+  /** `http(s)://127.0.0.1:PORT` of the HTTP listener, when started with `http: true`. */
+  readonly httpUrl: string | undefined;
   readonly gateway: Gateway;
   /** libpq URL for a connection name (the upstream "main" by default), without password. */
   url(db?: string, user?: string): string;
@@ -45,17 +47,24 @@ export interface TestGatewayOptions {
   identities?: Record<string, unknown>;
   /** Defaults to a silent logger; tests that grep the log pass their own. */
   logger?: Logger;
+  /** Also serve `listen.http` (query API and MCP) on a free loopback port. */
+  http?: boolean;
 }
 
 export function gatewayConfig(upstream: PgCluster, o: TestGatewayOptions, keys: Record<string, string>, port = 0): Record<string, unknown> {
   return {
-    listen: { postgres: { host: '127.0.0.1', port, ...(o.listenTls ? { tls: o.listenTls } : {}) } },
+    listen: {
+      postgres: { host: '127.0.0.1', port, ...(o.listenTls ? { tls: o.listenTls } : {}) },
+      ...(o.http ? { http: { host: '127.0.0.1', port: 0, ...(o.listenTls ? { tls: o.listenTls } : {}) } } : {}),
+    },
     connections: {
       main: { type: 'postgres', url: `postgres://postgres@127.0.0.1:${upstream.port}/postgres`, ...(upstream.auth === 'trust' ? {} : { password: upstream.password }) },
     },
     identities: { keys: Object.entries(o.keys ?? { tester: ['testers'] }).map(([name, groups]) => ({ name, groups, secret: new Secret(keys[name]!, 'test') })), ...o.identities },
     security: { allow_insecure_loopback: true },
     policy: o.policy ?? { preset: 'audit-only' },
+    // Every test gateway records, into its own throwaway store.
+    audit: { store: `sqlite:${join(mkdtempSync(join(tmpdir(), 'portcullis-audit-')), 'audit.db')}` },
     ...o.extra,
   };
 }
@@ -67,10 +76,12 @@ export async function startTestGateway(upstream: PgCluster, o: TestGatewayOption
   const gateway = await startGateway(config, o.logger ?? silentLogger);
   const pg = gateway.listening.find((l) => l.frontend === 'postgres')!;
   const first = Object.keys(keys)[0]!;
+  const http = gateway.listening.find((l) => l.frontend === 'http');
   return {
     host: pg.host,
     port: pg.port,
     keys,
+    httpUrl: http ? `${o.listenTls ? 'https' : 'http'}://127.0.0.1:${http.port}` : undefined,
     gateway,
     url: (db = 'main', user = 'agent') => `postgresql://${user}@127.0.0.1:${pg.port}/${db}?sslmode=disable`,
     pgConfig: (keyName = first, db = 'main') => ({ host: '127.0.0.1', port: pg.port, user: 'agent', database: db, password: keys[keyName]! }),
