@@ -11,6 +11,8 @@ import { createPolicyEngine } from './policy/engine.js';
 import { createLimits } from './pipeline/limits.js';
 import { Recorder } from './audit/recorder.js';
 import { parseAuditConfig } from './audit/schema.js';
+import { createMaskingEngine } from './masking/index.js';
+import { maskQueryResult } from './masking/result-masker.js';
 
 /**
  * Wiring only: builds connectors, the pipeline and the frontends from a validated config.
@@ -33,6 +35,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   await Promise.all([...connectors.values()].map((c) => c.start()));
 
   const analyzer = await createAnalyzer();
+  const masking = createMaskingEngine(config.masking);
   const audit = parseAuditConfig(config.audit);
   const recorder = audit.enabled ? await Recorder.open(audit, { logger: logger.child({ stage: 'audit' }) }) : undefined;
   if (!recorder) logger.warn('audit.enabled is false: sessions and statements are NOT recorded');
@@ -44,6 +47,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     policyHasLimits: config.policy.rules.some((r) => r.max_rows !== undefined || r.timeout !== undefined),
     record: recorder,
     listeners: recorder ? [recorder] : [],
+    mask: masking.enabled ? { maskResult: (result, ctx) => maskQueryResult(masking, result, ctx) } : undefined,
   });
 
   const listening: { frontend: string; host: string; port: number }[] = [];
@@ -61,11 +65,23 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       maxMessageBytes: config.limits.max_message_bytes,
       startupTimeoutMs: config.limits.startup_timeout * 1000,
       logger: logger.child({ frontend: 'pgwire' }),
+      masking: masking.enabled ? masking : undefined,
     });
     const addr = await server.listen();
     listening.push({ frontend: 'postgres', ...addr });
     stops.push(() => server.close());
   }
+
+  // ── HTTP listener: query API and MCP at /mcp (issue 8) ───────────────────────────────
+  if (config.listen.http) {
+    const { startHttpListener } = await import('./frontends/http/start.js');
+    const http = await startHttpListener(config, pipeline, connectors, logger.child({ frontend: 'http' }));
+    if (http) {
+      listening.push({ frontend: 'http', host: http.host, port: http.port });
+      stops.push(() => http.close());
+    }
+  }
+  // ── end HTTP listener ─────────────────────────────────────────────────────────────────
 
   return {
     listening,

@@ -73,6 +73,7 @@ program.addCommand(keysCommand());
 program.addCommand(devCertsCommand());
 program.addCommand(sessionsCommand(loadConfigFile));
 program.addCommand(auditCommand(loadConfigFile));
+program.addCommand((await import('./mcp.js')).mcpCommand());
 
 try {
   await program.parseAsync(process.argv);

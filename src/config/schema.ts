@@ -3,6 +3,8 @@ import { secretField } from './secret-field.js';
 import { identitiesSchema } from '../identity/schema.js';
 import { policySchema } from '../policy/schema.js';
 import { auditSchema } from '../audit/schema.js';
+import { maskingSchema } from '../masking/schema.js';
+import { mcpConfigSchema } from '../frontends/mcp/mcp-config.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -92,6 +94,8 @@ export const configSchema = z
     logging: loggingSchema,
     policy: policySchema.optional(),
     audit: auditSchema.optional(),
+    masking: maskingSchema.optional(),
+    mcp: mcpConfigSchema.optional(),
   })
   .strict();
 

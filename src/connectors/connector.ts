@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { CatalogSnapshot } from './catalog-snapshot.js';
 
 /**
  * A database the gateway runs statements on. Every connector serves the driver path
@@ -16,6 +17,15 @@ export interface Connector {
   openWire?(opts: WireOpenOptions): Promise<WireUpstream>;
   /** Probe the upstream: resolves with round-trip milliseconds or rejects with PortcullisError. */
   health(): Promise<number>;
+  /**
+   * The upstream's catalog for masking (lineage, RowDescription OIDs): cached, loaded on the
+   * first call over a session of its own, reloaded in the background once a minute old.
+   * Rejects with PortcullisError when the upstream cannot be read; a catalog too large to
+   * hold comes back with `complete: false`, which masking treats as all-unknown.
+   */
+  catalog?(): Promise<CatalogSnapshot>;
+  /** After DDL the gateway let through has committed: the next `catalog()` waits for a fresh load. */
+  invalidateCatalog?(): void;
   close(): Promise<void>;
 }
 

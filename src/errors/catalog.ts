@@ -27,6 +27,8 @@ export const ERRORS = {
   ERR_APPROVAL_REQUIRED: { sqlstate: '42501', http: 403, summary: 'The statement requires approval.' },
   ERR_ANALYSIS_FAILED: { sqlstate: '42501', http: 403, summary: 'The statement could not be analyzed; unknown statements are denied.' },
   ERR_AUDIT_UNAVAILABLE: { sqlstate: '58000', http: 503, summary: 'The audit store is unavailable; statements are refused (audit.on_failure: refuse).' },
+  ERR_STATEMENT_FAILED: { sqlstate: 'XX000', http: 422, summary: 'The database reported an error for an admitted statement; its own SQLSTATE travels with it.' },
+  ERR_NOT_FOUND: { sqlstate: '42704', http: 404, summary: 'No such resource or route.' },
   ERR_INTERNAL: { sqlstate: 'XX000', http: 500, summary: 'An internal error occurred; details are in the gateway log.' },
 } as const satisfies Record<string, { sqlstate: string; http: number; summary: string }>;
 

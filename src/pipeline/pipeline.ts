@@ -44,8 +44,14 @@ export interface PipelineStages {
   limits?: LimitsStage | undefined;
   record?: RecordStage | undefined;
   listeners?: DecisionListener[] | undefined;
+  /** Masks driver-path results (the wire path masks in its frontend, on the bytes). */
+  mask?: ResultMaskStage | undefined;
   /** True when some policy rule carries max_rows or timeout. */
   policyHasLimits?: boolean | undefined;
+}
+
+export interface ResultMaskStage {
+  maskResult(result: QueryResult, ctx: { sql: string; profiles?: readonly string[] | undefined; groups: readonly string[]; connector: Connector }): Promise<QueryResult>;
 }
 
 /** A statement about to run: its verdict (possibly turned into a refusal) and its result sink. */
@@ -185,14 +191,24 @@ export class PipelineSession {
     if (d.action !== 'allow') admission.sink?.error('42501', d.reason);
     if (d.action !== 'allow') return { verdict };
     if (!connector.query) throw new PortcullisError('ERR_UNSUPPORTED_PROTOCOL', `connection "${this.connection}" does not support driver-path queries`);
-    const result = await connector.query({
-      sql: req.sql,
-      params: req.params,
-      maxRows: d.maxRows === undefined ? req.maxRows : Math.min(d.maxRows, req.maxRows),
-      timeoutMs: d.timeoutMs,
-      applicationName: applicationNameFor(this.principal.subject, this.client.applicationName),
-      signal: req.signal,
-    });
+    let result: QueryResult;
+    try {
+      result = await connector.query({
+        sql: req.sql,
+        params: req.params,
+        maxRows: d.maxRows === undefined ? req.maxRows : Math.min(d.maxRows, req.maxRows),
+        timeoutMs: d.timeoutMs,
+        applicationName: applicationNameFor(this.principal.subject, this.client.applicationName),
+        signal: req.signal,
+      });
+    } catch (e) {
+      const err = e as { sqlstate?: string; code?: string; message?: string };
+      admission.sink?.error(err.sqlstate ?? 'XX000', err.message ?? 'statement failed');
+      throw e;
+    }
+    // mask: before anything leaves the gateway or reaches the record.
+    const mask = this.#stages.mask;
+    if (mask) result = await mask.maskResult(result, { sql: req.sql, profiles: d.mask, groups: this.principal.groups, connector });
     const sink = admission.sink;
     if (sink) {
       sink.columns(result.columns.map((c) => c.name));

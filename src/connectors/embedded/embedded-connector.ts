@@ -1,9 +1,13 @@
-import type { Connector, WireOpenOptions, WireUpstream } from '../connector.js';
+import type { Connector, QueryRequest, QueryResult, WireOpenOptions, WireUpstream } from '../connector.js';
 import type { EmbeddedConnectionConfig } from '../../config/schema.js';
 import { PortcullisError } from '../../errors/portcullis-error.js';
 import { openUpstream } from '../postgres/handshake.js';
 import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+import { CatalogCache } from '../catalog-cache.js';
+import type { CatalogSnapshot } from '../catalog-snapshot.js';
+import { loadEmbeddedCatalog } from './catalog-query.js';
 import { EMBEDDED_DATABASE, EMBEDDED_ROLE } from './wire-session.js';
+import { queryPglite } from './driver-query.js';
 
 /** Loopback, no TLS, no password: the handshake completes in well under a second. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -49,6 +53,13 @@ export class EmbeddedConnector implements Connector {
     return openUpstream({ host: s.host, port: s.port, user: EMBEDDED_ROLE, database: EMBEDDED_DATABASE, connection: this.name }, { ...opts, connectTimeoutMs: CONNECT_TIMEOUT_MS, tls: { mode: 'disable' } });
   }
 
+  /** The driver path: one statement on PGlite between wire sessions' transactions (driver-query.ts). */
+  async query(req: QueryRequest): Promise<QueryResult> {
+    const s = await this.#server();
+    req.signal?.throwIfAborted();
+    return s.exclusive((db) => queryPglite(db, req));
+  }
+
   /** Runs `SELECT 1` on PGlite directly (between client transactions) and times it. */
   async health(): Promise<number> {
     const s = await this.#server();
@@ -79,5 +90,16 @@ export class EmbeddedConnector implements Connector {
       throw new PortcullisError('ERR_UPSTREAM_UNAVAILABLE', `connection "${this.name}": the embedded database failed to start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     });
     return this.#starting;
+  }
+
+  readonly #catalog = new CatalogCache(async (loadedAt) => loadEmbeddedCatalog(await this.#server(), loadedAt));
+
+  /** Read from PGlite between client transactions (catalog-query.ts); see CatalogCache for when it reloads. */
+  catalog(): Promise<CatalogSnapshot> {
+    return this.#catalog.get();
+  }
+
+  invalidateCatalog(): void {
+    this.#catalog.invalidate();
   }
 }

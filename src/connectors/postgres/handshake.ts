@@ -125,7 +125,7 @@ export async function openUpstream(target: UpstreamTarget, opts: OpenUpstreamOpt
  * without answering, so success means only that the request was delivered.
  * https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-CANCELING-REQUESTS
  */
-async function sendCancel(target: UpstreamTarget, tls: UpstreamTlsOptions | undefined, timeoutMs: number, pid: number, secret: number): Promise<void> {
+export async function sendCancel(target: UpstreamTarget, tls: UpstreamTlsOptions | undefined, timeoutMs: number, pid: number, secret: number): Promise<void> {
   const where = hostPort(target);
   if (pid === 0 && secret === 0) {
     throw new PortcullisError('ERR_UPSTREAM_UNAVAILABLE', `upstream ${where} sent no BackendKeyData, so its queries cannot be cancelled`);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import type { Connector, WireOpenOptions, WireUpstream } from '../connector.js';
+import type { Connector, QueryRequest, QueryResult, WireOpenOptions, WireUpstream } from '../connector.js';
 import type { PostgresConnectionConfig } from '../../config/schema.js';
 import { PortcullisError } from '../../errors/portcullis-error.js';
 import { MessageWriter } from '../../codecs/pgwire/writer.js';
@@ -9,6 +9,13 @@ import { Be, Fe } from '../../codecs/pgwire/message-codes.js';
 import { parseConnectionUrl, type PostgresUrl, type UpstreamTlsMode } from './connection-url.js';
 import { openUpstream, type UpstreamTarget, type UpstreamTlsOptions } from './handshake.js';
 import { MessageFramer } from './framer.js';
+import { CatalogCache } from '../catalog-cache.js';
+import type { CatalogSnapshot } from '../catalog-snapshot.js';
+import { CATALOG_SESSION, loadPostgresCatalog } from './catalog-query.js';
+import { DriverPool } from './driver-pool.js';
+
+/** A catalog of tens of thousands of relations reads in a few seconds; past this, something is stuck. */
+const CATALOG_TIMEOUT_MS = 60_000;
 
 const healthQuery = new MessageWriter(32).begin(Fe.Query).cstring('SELECT 1').end().take();
 const terminate = new MessageWriter(8).begin(Fe.Terminate).end().take();
@@ -29,6 +36,7 @@ export class PostgresConnector implements Connector {
   readonly #caFile: string | undefined;
   readonly #servername: string | undefined;
   readonly #connectTimeoutMs: number;
+  #driver: Promise<DriverPool> | undefined;
 
   constructor(name: string, config: PostgresConnectionConfig) {
     this.name = name;
@@ -61,7 +69,25 @@ export class PostgresConnector implements Connector {
 
   async start(): Promise<void> {}
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    const driver = this.#driver;
+    this.#driver = undefined;
+    await (await driver?.catch(() => undefined))?.close();
+  }
+
+  /** The driver path: see driver-pool.ts. The pool is made on first use. */
+  async query(req: QueryRequest): Promise<QueryResult> {
+    this.#driver ??= this.#tls().then((tls) => new DriverPool({ name: this.name, target: this.#target, tls, connectTimeoutMs: this.#connectTimeoutMs }));
+    let pool: DriverPool;
+    try {
+      pool = await this.#driver;
+    } catch (e) {
+      // A CA file that could not be read is tried again on the next request.
+      this.#driver = undefined;
+      throw e;
+    }
+    return pool.query(req);
+  }
 
   async openWire(opts: WireOpenOptions): Promise<WireUpstream> {
     return openUpstream(this.#target, { ...opts, connectTimeoutMs: this.#connectTimeoutMs, tls: await this.#tls() });
@@ -107,6 +133,19 @@ export class PostgresConnector implements Connector {
       }
     }
     return { mode, ...(ca !== undefined ? { ca } : {}), ...(this.#servername ? { servername: this.#servername } : {}) };
+  }
+
+  readonly #catalog = new CatalogCache((loadedAt) =>
+    loadPostgresCatalog(() => this.openWire(CATALOG_SESSION), { connection: this.name, timeoutMs: CATALOG_TIMEOUT_MS, loadedAt }),
+  );
+
+  /** Read over a session of its own (catalog-query.ts); see CatalogCache for when it reloads. */
+  catalog(): Promise<CatalogSnapshot> {
+    return this.#catalog.get();
+  }
+
+  invalidateCatalog(): void {
+    this.#catalog.invalidate();
   }
 }
 

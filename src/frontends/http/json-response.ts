@@ -9,7 +9,7 @@ import { isStatementError } from '../../connectors/postgres/statement-error.js';
  * `ERR_STATEMENT_FAILED` is the database's own error for an admitted statement (a syntax error,
  * a missing table): the body carries the server's SQLSTATE. It is not yet in the catalog.
  */
-export type HttpErrorCode = ErrorCode | 'ERR_STATEMENT_FAILED';
+export type HttpErrorCode = ErrorCode;
 
 export interface ErrorBody {
   readonly error: { readonly code: HttpErrorCode; readonly message: string; readonly sqlstate?: string; readonly hint?: string };
@@ -32,7 +32,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 export function sendError(res: ServerResponse, code: HttpErrorCode, message: string, opts: { status?: number; headers?: Record<string, string>; extra?: Record<string, unknown> } = {}): void {
-  const status = opts.status ?? (code === 'ERR_STATEMENT_FAILED' ? 422 : ERRORS[code].http);
+  const status = opts.status ?? ERRORS[code].http;
   sendJson(res, status, { error: { code, message }, ...opts.extra } satisfies ErrorBody, opts.headers);
 }
 

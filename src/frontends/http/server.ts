@@ -158,7 +158,7 @@ export class HttpFrontend {
         return;
       }
       default:
-        sendError(x.res, 'ERR_PROTOCOL_VIOLATION', `no endpoint ${x.path}; see ${x.base}/api/openapi.json`, { status: 404 });
+        sendError(x.res, 'ERR_NOT_FOUND', `no endpoint ${x.path}; see ${x.base}/api/openapi.json`);
     }
   }
 

@@ -8,7 +8,7 @@ import { runStatement, type DriverDeps, type StatementOutcome } from '../http/ru
  * then offered only when policy would let this principal read it.
  */
 
-/** Probing policy costs one admission per table; a catalog larger than this is cut. */
+/** Policy is asked once per table; a catalog larger than this is cut. */
 export const MAX_TABLES = 500;
 
 export interface TableEntry {
@@ -89,8 +89,7 @@ async function catalogRows(c: CatalogCaller, connection: string, sql: string, pa
 
 /**
  * Asks policy, without running anything, whether `SELECT * FROM <table>` would be allowed.
- * Each probe is an admission (it counts towards the principal's statement rate);
- * an explain-only entry point on the pipeline would avoid that.
+ * `admit` is analyze → decide only: nothing is executed, recorded or charged to the rate.
  */
 async function readableBy(c: CatalogCaller, connection: string, tables: readonly { schema: string; name: string }[]): Promise<boolean[]> {
   if (tables.length === 0) return [];

@@ -1,0 +1,166 @@
+import pg from 'pg';
+import Cursor from 'pg-cursor';
+import type { QueryRequest, QueryResult, ResultColumn } from '../connector.js';
+import { PortcullisError } from '../../errors/portcullis-error.js';
+import { sendCancel, type UpstreamTarget, type UpstreamTlsOptions } from './handshake.js';
+import { StatementError } from './statement-error.js';
+
+/** Sessions kept open per connection for the driver path (HTTP, MCP). */
+const POOL_SIZE = 10;
+const IDLE_MS = 30_000;
+
+/** Every value stays in PostgreSQL's text form: masking and the frontends see what psql would. */
+const identity = (v: string): string => v;
+const TEXT_TYPES = { getTypeParser: () => identity } as unknown as pg.CustomTypesConfig;
+
+export interface DriverPoolOptions {
+  readonly name: string;
+  readonly target: UpstreamTarget;
+  readonly tls: UpstreamTlsOptions;
+  readonly connectTimeoutMs: number;
+}
+
+/**
+ * The driver path to a real PostgreSQL: a `pg.Pool` that logs in with the gateway's credential.
+ *
+ * One pool per connection, not per identity: a checked-out session is stamped for the request
+ * with `set_config('application_name', 'portcullis:<subject>…')` (and `statement_timeout` when
+ * the decision carries one), and `DISCARD ALL` on the way back puts every setting, prepared
+ * statement, temporary table and role change back, so nothing one identity did on a pooled
+ * session is visible to the next. A statement that leaves a transaction open is rolled back:
+ * the driver path runs one statement per request, so a transaction cannot span requests.
+ *
+ * Rows come through a portal (pg-cursor) with a row limit one past `maxRows`, so a huge
+ * result is never fetched; the extra row only tells us that the result was truncated.
+ */
+export class DriverPool {
+  readonly #o: DriverPoolOptions;
+  readonly #pool: pg.Pool;
+
+  constructor(o: DriverPoolOptions) {
+    this.#o = o;
+    const t = o.target;
+    this.#pool = new pg.Pool({
+      host: t.host,
+      port: t.port,
+      user: t.user,
+      database: t.database,
+      ...(t.password ? { password: t.password.reveal() } : {}),
+      ssl: sslOptions(o.tls),
+      application_name: 'portcullis',
+      max: POOL_SIZE,
+      idleTimeoutMillis: IDLE_MS,
+      connectionTimeoutMillis: o.connectTimeoutMs,
+    });
+    // An idle session the server dropped must not become an uncaught exception; the next
+    // checkout simply opens a new one.
+    this.#pool.on('error', () => {});
+  }
+
+  async query(req: QueryRequest): Promise<QueryResult> {
+    if (!Number.isInteger(req.maxRows) || req.maxRows < 0) throw new TypeError('maxRows must be a non-negative integer');
+    req.signal?.throwIfAborted();
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (e) {
+      throw new PortcullisError('ERR_UPSTREAM_UNAVAILABLE', `connection "${this.#o.name}": ${describe(e)}`, { cause: e });
+    }
+    const notices: string[] = [];
+    const onNotice = (n: { severity?: string | undefined; message?: string | undefined }): void => void notices.push(`${n.severity ?? 'NOTICE'}: ${n.message ?? ''}`);
+    let broken: unknown;
+    const onAbort = (): void => {
+      // A late cancel could hit whatever the pooled session runs next: it is never reused.
+      broken ??= new Error('statement aborted by the caller');
+      void this.#cancel(client);
+    };
+    try {
+      await client.query(
+        req.timeoutMs === undefined ? 'SELECT set_config($1, $2, false)' : 'SELECT set_config($1, $2, false), set_config($3, $4, false)',
+        req.timeoutMs === undefined ? ['application_name', req.applicationName] : ['application_name', req.applicationName, 'statement_timeout', String(Math.max(1, Math.round(req.timeoutMs)))],
+      );
+      client.on('notice', onNotice);
+      req.signal?.addEventListener('abort', onAbort, { once: true });
+      const cursor = client.query(new Cursor(req.sql, req.params ? [...req.params] : undefined, { rowMode: 'array', types: TEXT_TYPES }));
+      const { rows, result } = await read(cursor, req.maxRows + 1);
+      const truncated = rows.length > req.maxRows;
+      if (truncated) {
+        rows.length = req.maxRows;
+        await cursor.close();
+      }
+      const columns: ResultColumn[] = (result.fields ?? []).map((f) => ({ name: f.name, typeOid: f.dataTypeID, tableOid: f.tableID, attnum: f.columnID }));
+      const verb = result.command ?? (columns.length > 0 ? 'SELECT' : '');
+      const rowCount = truncated ? rows.length : (result.rowCount ?? null);
+      return { columns, rows, rowCount, command: tagOf(verb, rowCount, result.oid), truncated, notices };
+    } catch (e) {
+      if (isServerError(e)) throw new StatementError(e.code ?? 'XX000', e.message, e.hint);
+      broken ??= e;
+      throw new PortcullisError('ERR_UPSTREAM_LOST', `connection "${this.#o.name}": ${describe(e)}`, { cause: e });
+    } finally {
+      req.signal?.removeEventListener('abort', onAbort);
+      client.off('notice', onNotice);
+      await reset(client, broken);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#pool.end();
+  }
+
+  /** CancelRequest on a new connection, as the protocol asks; the statement then fails with 57014. */
+  async #cancel(client: pg.PoolClient): Promise<void> {
+    const { processID, secretKey } = client as unknown as { processID: number | null; secretKey: number | null };
+    if (processID === null || secretKey === null) return;
+    await sendCancel(this.#o.target, this.#o.tls, this.#o.connectTimeoutMs, processID, secretKey).catch(() => {});
+  }
+}
+
+function read(cursor: Cursor<unknown[]>, n: number): Promise<{ rows: (string | null)[][]; result: pg.QueryResult }> {
+  return new Promise((resolve, reject) => {
+    cursor.read(n, (err, rows, result) => (err ? reject(err) : resolve({ rows: rows as (string | null)[][], result })));
+  });
+}
+
+/** Back to the pool clean, or destroyed when it cannot be made clean. */
+async function reset(client: pg.PoolClient, broken: unknown): Promise<void> {
+  if (broken !== undefined) {
+    client.release(broken instanceof Error ? broken : new Error('driver failure'));
+    return;
+  }
+  try {
+    if (client.getTransactionStatus() !== 'I') await client.query('ROLLBACK');
+    await client.query('DISCARD ALL');
+    client.release();
+  } catch (e) {
+    client.release(e instanceof Error ? e : new Error('reset failed'));
+  }
+}
+
+function tagOf(verb: string, rowCount: number | null, oid: number | null | undefined): string {
+  if (rowCount === null || verb === '') return verb;
+  return verb === 'INSERT' ? `INSERT ${oid ?? 0} ${rowCount}` : `${verb} ${rowCount}`;
+}
+
+/** pg's DatabaseError: the server answered with an ErrorResponse. */
+function isServerError(e: unknown): e is Error & { code?: string; hint?: string } {
+  const code = (e as { code?: unknown } | null)?.code;
+  return e instanceof Error && 'severity' in e && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The same TLS modes as the wire path (see connection-url.ts); `prefer`/`allow` do not exist. */
+function sslOptions(tls: UpstreamTlsOptions): pg.PoolConfig['ssl'] {
+  switch (tls.mode) {
+    case 'disable':
+      return false;
+    case 'require':
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+      return { rejectUnauthorized: true, ...(tls.ca ? { ca: tls.ca } : {}), checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { rejectUnauthorized: true, ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.servername ? { servername: tls.servername } : {}) };
+  }
+}
