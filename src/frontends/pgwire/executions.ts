@@ -2,6 +2,8 @@ import type { Verdict } from '../../pipeline/decision.js';
 import type { ResultSink } from '../../pipeline/stages.js';
 import { BodyReader } from '../../codecs/pgwire/body-reader.js';
 import type { Limits } from './statement-limits.js';
+import type { CopyFormat, MaskPlan } from '../../masking/index.js';
+import type { MaskedStatement } from './wire-masking.js';
 
 /**
  * What the relay remembers between a client's messages and the server's answers to them.
@@ -47,10 +49,26 @@ export interface Execution {
   tag: string;
   timer: NodeJS.Timeout | undefined;
   timedOut: boolean;
+  /** For masking: the SQL and the profiles its decision named; undefined for refusals. */
+  readonly stmt: MaskedStatement | undefined;
+  /** True when the statement was DDL: the catalog must be reloaded once it completes. */
+  readonly ddl: boolean;
+  /** Which row-returning statement of a multi-statement Query the next RowDescription is for. */
+  resultIndex: number;
+  plan: MaskPlan | null;
+  copy: { plan: MaskPlan | null; format: CopyFormat } | null;
 }
 
-export function newExecution(kind: ExecutionKind, sync: number, portal: Portal | null, limits: Limits | undefined, sink: ResultSink | undefined): Execution {
-  return { kind, sync, portal, limits, sink, rows: 0, truncated: false, binary: null, tag: '', timer: undefined, timedOut: false };
+export function newExecution(
+  kind: ExecutionKind,
+  sync: number,
+  portal: Portal | null,
+  limits: Limits | undefined,
+  sink: ResultSink | undefined,
+  stmt?: MaskedStatement,
+  ddl = false,
+): Execution {
+  return { kind, sync, portal, limits, sink, rows: 0, truncated: false, binary: null, tag: '', timer: undefined, timedOut: false, stmt, ddl, resultIndex: 0, plan: null, copy: null };
 }
 
 const reader = new BodyReader(Buffer.alloc(0));

@@ -16,6 +16,8 @@ import { denialFields, errorFields } from './wire-errors.js';
 import type { Cancellable } from './cancel-keys.js';
 import { limitsOf, truncatedTag, type Limits } from './statement-limits.js';
 import { newExecution, parseDataRow, parseRowDescription, recordableParams, type Execution, type ExecutionKind, type Portal, type Prepared } from './executions.js';
+import { parseRowFields, type MaskedStatement, type WireMasking } from './wire-masking.js';
+import { isInPlace } from '../../masking/index.js';
 
 /**
  * One client session in relay mode: bytes flow client ⇄ upstream through two scanners.
@@ -39,6 +41,8 @@ export interface RelayOptions {
   maxMessageBytes: number;
   logger: Logger;
   onClose: (reason: string) => void;
+  /** Present when masking is configured: results, notices and errors pass through it. */
+  masking?: WireMasking | undefined;
 }
 
 const DENIAL_PREFIX = 'portcullis_denied_';
@@ -70,6 +74,8 @@ export class PgRelay implements Cancellable {
   readonly #reader = new BodyReader(Buffer.alloc(0));
   readonly #token = DENIAL_PREFIX + randomBytes(6).toString('hex') + '_';
   readonly #track: boolean;
+  readonly #masking: WireMasking | undefined;
+  #lastCatalogCheck = Date.now();
   #seq = 0;
   readonly #denials = new Map<string, PendingDenial>();
   #syncSent = 0;
@@ -90,7 +96,8 @@ export class PgRelay implements Cancellable {
     this.#session = o.session;
     this.#log = o.logger;
     this.#onClose = o.onClose;
-    this.#track = o.session.tracksExecutions;
+    this.#masking = o.masking;
+    this.#track = o.session.tracksExecutions || o.masking !== undefined;
 
     const upSock = this.#upSock;
     const client = this.#client;
@@ -105,6 +112,7 @@ export class PgRelay implements Cancellable {
       this.#cs.inspect[Fe.Bind] = this.#cs.inspect[Fe.Execute] = 1;
       for (const c of [Be.RowDescription, Be.DataRow, Be.CommandComplete, Be.EmptyQueryResponse, Be.PortalSuspended, Be.ErrorResponse]) this.#us.inspect[c] = 1;
     }
+    if (this.#masking) for (const c of [Be.NoticeResponse, Be.NotificationResponse, Be.CopyOutResponse]) this.#us.inspect[c] = 1;
 
     client.on('data', (chunk: Buffer) => {
       upSock.cork();
@@ -246,7 +254,7 @@ export class PgRelay implements Cancellable {
       const d = a.verdict.decision;
       if (d.action === 'allow') {
         this.#syncSent++;
-        if (this.#track) this.#push('query', this.#syncSent, null, limitsOf(d), a.sink);
+        if (this.#track) this.#push('query', this.#syncSent, null, limitsOf(d), a.sink, { sql, profiles: d.mask }, a.verdict.analysis.kind === 'ddl');
         return KEEP;
       }
       if (!detached) this.#cs.flushRun();
@@ -282,6 +290,9 @@ export class PgRelay implements Cancellable {
       portal = b.portal;
       stmt = b.statement;
       params = recordableParams(b.params);
+      const m = this.#masking;
+      // Parameters are recorded as the masking rules would show them, never raw.
+      if (m) params = params.map((p) => (p === null ? null : (m.engine.maskText(p) ?? p)));
     } else {
       const r = this.#reader.reset(buf, start + 5, end);
       portal = r.cstring();
@@ -303,7 +314,8 @@ export class PgRelay implements Cancellable {
     }
     return this.#when(this.#begin(stmt.sql, stmt.verdict, portal.params, true), buf, start, end, (a, _b, _s, _e, detached) => {
       if (a.verdict.decision.action === 'allow') {
-        this.#push('execute', this.#syncSent + 1, portal, stmt.limits, a.sink);
+        const d = stmt.verdict.decision;
+        this.#push('execute', this.#syncSent + 1, portal, stmt.limits, a.sink, { sql: stmt.sql, profiles: d.action === 'allow' ? d.mask : undefined }, stmt.verdict.analysis.kind === 'ddl');
         return KEEP;
       }
       if (!detached) this.#cs.flushRun();
@@ -346,8 +358,8 @@ export class PgRelay implements Cancellable {
     this.#upSock.write(this.#w.take());
   }
 
-  #push(kind: ExecutionKind, sync: number, portal: Portal | null, limits: Limits | undefined, sink: Admission['sink']): void {
-    const x = newExecution(kind, sync, portal, limits, sink);
+  #push(kind: ExecutionKind, sync: number, portal: Portal | null, limits: Limits | undefined, sink: Admission['sink'], stmt?: MaskedStatement, ddl = false): void {
+    const x = newExecution(kind, sync, portal, limits, sink, stmt, ddl);
     if (limits?.timeoutMs !== undefined) {
       // Enforced by the gateway: past the rule's timeout with the execution unanswered, the
       // upstream query is cancelled and the resulting 57014 names the rule.
@@ -384,9 +396,24 @@ export class PgRelay implements Cancellable {
                 const t = parseRowDescription(buf, start, end);
                 x.binary = t.binary;
                 x.sink?.columns(t.names, t.binary?.map((b) => (b ? 'binary' : 'text')));
+                if (this.#masking) x.plan = x.stmt ? this.#masking.plan(x.stmt, parseRowFields(buf, start, end), x.resultIndex++) : null;
               }
               return KEEP;
             }
+            case Be.NoticeResponse:
+              return this.#maskNotice(buf, start, end);
+            case Be.NotificationResponse:
+              return this.#maskNotification(buf, start, end);
+            case Be.CopyOutResponse: {
+              const x = this.#execs[0];
+              if (x?.stmt && this.#masking) {
+                x.copy = this.#masking.copyPlan(x.stmt);
+                if (x.copy.plan) this.#us.inspect[Be.CopyData] = 1;
+              }
+              return KEEP;
+            }
+            case Be.CopyData:
+              return this.#maskCopyData(buf, start, end);
             case Be.CommandComplete:
               return this.#onComplete(buf, start, end);
             case Be.EmptyQueryResponse:
@@ -431,6 +458,10 @@ export class PgRelay implements Cancellable {
       else x.sink?.error('XX000', 'not executed: an earlier statement in the same batch failed');
       this.#finish(x);
     }
+    if (this.#masking && Date.now() - this.#lastCatalogCheck > 30_000) {
+      this.#lastCatalogCheck = Date.now();
+      this.#masking.refresh();
+    }
     // Transaction end destroys portals (WITH HOLD cursors aside, which are SQL-level).
     if (buf[start + 5] === 0x49 && this.#portals.size > 0) this.#portals.clear();
     if (this.#expired) {
@@ -454,12 +485,59 @@ export class PgRelay implements Cancellable {
         return TAKEN;
       }
     }
+    let row = buf, rs = start, re = end, r = KEEP;
+    if (x.plan !== null) {
+      const out = x.plan.maskDataRow(buf, start, end);
+      if (out !== null && !isInPlace(out, buf, start)) {
+        this.#us.flushRun();
+        this.#client.write(out);
+        row = out;
+        rs = 0;
+        re = out.length;
+        r = TAKEN;
+      }
+    }
     const sink = x.sink;
     if (sink !== undefined) {
-      if (sink.accepting === false) sink.row(NO_VALUES, end - start);
-      else sink.row(parseDataRow(buf, start, end, x.binary), end - start);
+      if (sink.accepting === false) sink.row(NO_VALUES, re - rs);
+      else sink.row(parseDataRow(row, rs, re, x.binary), re - rs);
     }
-    return KEEP;
+    return r;
+  }
+
+  #maskCopyData(buf: Buffer, start: number, end: number): number {
+    const c = this.#execs[0]?.copy;
+    if (!c?.plan) return KEEP;
+    const out = c.plan.maskCopyData(buf, start, end, c.format);
+    if (out === null) return KEEP;
+    this.#us.flushRun();
+    this.#client.write(out);
+    return TAKEN;
+  }
+
+  #maskNotice(buf: Buffer, start: number, end: number): number {
+    const m = this.#masking!;
+    let f: ErrorFields;
+    try {
+      f = parseErrorFields(buf, start + 5, end);
+    } catch {
+      return KEEP;
+    }
+    const masked = m.maskError(f, this.#execs[0]?.stmt);
+    if (masked === null) return KEEP;
+    this.#us.flushRun();
+    writeNoticeResponse(this.#w, masked);
+    this.#client.write(this.#w.take());
+    return TAKEN;
+  }
+
+  #maskNotification(buf: Buffer, start: number, end: number): number {
+    const n = this.#masking!.maskNotification(buf, start, end);
+    if (n === null) return KEEP;
+    this.#us.flushRun();
+    this.#w.begin(Be.NotificationResponse).int32(n.pid).cstring(n.channel).cstring(n.payload).end();
+    this.#client.write(this.#w.take());
+    return TAKEN;
   }
 
   #onComplete(buf: Buffer, start: number, end: number): number {
@@ -480,6 +558,12 @@ export class PgRelay implements Cancellable {
     }
     counter.rows = 0;
     counter.truncated = false;
+    x.plan = null;
+    if (x.copy) {
+      x.copy = null;
+      this.#us.inspect[Be.CopyData] = 0;
+    }
+    if (x.ddl) this.#masking?.invalidate();
     if (x.kind === 'query') x.tag = shownTag;
     else {
       x.sink?.complete(shownTag, undefined);
@@ -501,6 +585,10 @@ export class PgRelay implements Cancellable {
     if (replacement === undefined && x?.timedOut && f.code === '57014') {
       x.timedOut = false;
       replacement = { ...f, message: `canceling statement due to statement timeout (Portcullis policy rule "${x.limits!.rule}": ${x.limits!.timeoutMs} ms)` };
+    }
+    if (this.#masking) {
+      const masked = this.#masking.maskError(replacement ?? f, x?.stmt);
+      if (masked !== null) replacement = masked;
     }
     const shown = replacement ?? f;
     if (x !== undefined) {

@@ -23,6 +23,8 @@ import type { ClientInfo } from '../../pipeline/principal.js';
 import { CancelKeys } from './cancel-keys.js';
 import { HandshakeReader } from './handshake.js';
 import { PgRelay } from './relay.js';
+import { WireMasking } from './wire-masking.js';
+import type { MaskingEngine } from '../../masking/index.js';
 import { errorFields, fieldsFromError } from './wire-errors.js';
 import { forwardableParameters } from './startup-parameters.js';
 import { applicationNameFor } from '../../pipeline/application-name.js';
@@ -39,6 +41,8 @@ export interface PgwireServerOptions {
   maxMessageBytes: number;
   startupTimeoutMs: number;
   logger: Logger;
+  /** Enabled masking engine, or undefined when no masking is configured. */
+  masking?: MaskingEngine | undefined;
 }
 
 /**
@@ -181,6 +185,8 @@ export class PgwireServer {
       const connector = o.connections.get(dbName);
       if (!connector || !connector.openWire) throw new PortcullisError('ERR_UNKNOWN_CONNECTION', `database "${dbName}" does not exist`);
       session = o.pipeline.openSession(principal, client, dbName);
+      // The catalog must be in hand before the first result, or lineage would be blind.
+      const masking = o.masking ? await WireMasking.open(o.masking, connector, principal.groups) : undefined;
       upstream = await connector.openWire({
         applicationName: applicationNameFor(principal.subject, client.applicationName),
         parameters: forwardableParameters(params),
@@ -201,6 +207,7 @@ export class PgwireServer {
         session,
         maxMessageBytes: o.maxMessageBytes,
         logger: o.logger,
+        masking,
         onClose: () => this.#cancelKeys.release(key.pid),
       });
       // A client may pipeline its first query right behind the password.

@@ -1,0 +1,162 @@
+import { parseSync } from 'libpg-query';
+import type { Connector } from '../../connectors/connector.js';
+import { CatalogSnapshot } from '../../connectors/catalog-snapshot.js';
+import type { ErrorFields } from '../../codecs/pgwire/error-fields.js';
+import { BodyReader } from '../../codecs/pgwire/body-reader.js';
+import { copyFormatOf, sqlLineage, TEXT_COPY, type CopyFormat, type MaskingEngine, type MaskPlan, type ResultColumn, type StatementLineage } from '../../masking/index.js';
+import type { ErrorMaskContext } from '../../masking/index.js';
+
+/**
+ * Masking on the PostgreSQL wire path: turns a RowDescription into a mask plan, using the
+ * upstream catalog to resolve each column's table OID and attribute number, and the
+ * statement's lineage (from its parse tree) for computed columns, so aliases and expressions
+ * cannot walk a sensitive value past the rules.
+ *
+ * Everything that cannot be resolved — a catalog still loading, a statement that does not
+ * parse, a cursor defined elsewhere — is unknown lineage, which the engine masks
+ * conservatively (`lineage_unknown: mask`, the default).
+ */
+export interface MaskedStatement {
+  readonly sql: string;
+  readonly profiles: readonly string[] | undefined;
+}
+
+export interface RowField {
+  readonly name: string;
+  readonly tableOid: number;
+  readonly attnum: number;
+  readonly typeOid: number;
+  readonly format: number;
+}
+
+const LINEAGE_CACHE = 2000;
+const reader = new BodyReader(Buffer.alloc(0));
+
+export class WireMasking {
+  readonly engine: MaskingEngine;
+  readonly #connector: Connector;
+  readonly #groups: readonly string[];
+  #catalog: CatalogSnapshot;
+  #loading: Promise<void> | undefined;
+  /** Lineage per SQL text for the current catalog; cleared when the catalog changes. */
+  readonly #lineage = new Map<string, StatementLineage[]>();
+  /** What DECLARE/PREPARE defined, for FETCH/EXECUTE later in the session. */
+  readonly #defined = new Map<string, StatementLineage>();
+
+  private constructor(engine: MaskingEngine, connector: Connector, groups: readonly string[], catalog: CatalogSnapshot) {
+    this.engine = engine;
+    this.#connector = connector;
+    this.#groups = groups;
+    this.#catalog = catalog;
+  }
+
+  /** Loads the catalog first: a session never starts with a blind masker. */
+  static async open(engine: MaskingEngine, connector: Connector, groups: readonly string[]): Promise<WireMasking> {
+    const catalog = connector.catalog ? await connector.catalog() : CatalogSnapshot.unknown(Date.now(), 'this connection has no catalog');
+    return new WireMasking(engine, connector, groups, catalog);
+  }
+
+  /** After DDL: until the fresh catalog arrives, lineage through changed objects is unknown. */
+  invalidate(): void {
+    this.#connector.invalidateCatalog?.();
+    this.#catalog = CatalogSnapshot.unknown(Date.now(), 'reloading after DDL');
+    this.#lineage.clear();
+    this.refresh();
+  }
+
+  /** Picks up a newer snapshot (the connector reloads in the background after its TTL). */
+  refresh(): void {
+    if (this.#loading || !this.#connector.catalog) return;
+    this.#loading = this.#connector
+      .catalog()
+      .then(
+        (c) => {
+          if (c !== this.#catalog) {
+            this.#catalog = c;
+            this.#lineage.clear();
+          }
+        },
+        () => {},
+      )
+      .finally(() => (this.#loading = undefined));
+  }
+
+  lineageOf(sql: string): StatementLineage[] {
+    let l = this.#lineage.get(sql);
+    if (l === undefined) {
+      l = sqlLineage(sql, this.#catalog);
+      for (const s of l) if (s.defines) this.#defined.set(`${s.defines.kind}:${s.defines.name}`, s);
+      if (this.#lineage.size >= LINEAGE_CACHE) this.#lineage.clear();
+      this.#lineage.set(sql, l);
+    }
+    return l;
+  }
+
+  /** The lineage of the `index`-th row-returning statement of `sql`. */
+  #resultLineage(sql: string, index: number): StatementLineage | undefined {
+    const all = this.lineageOf(sql).filter((s) => s.columns.length > 0 || s.uses !== undefined || !s.exact);
+    const s = all[index] ?? (all.length === 1 ? all[0] : undefined);
+    if (s?.uses) return this.#defined.get(`${s.uses.kind}:${s.uses.name}`);
+    return s;
+  }
+
+  plan(stmt: MaskedStatement, fields: readonly RowField[], resultIndex: number): MaskPlan | null {
+    const columns: ResultColumn[] = fields.map((f) => {
+      const src = f.tableOid !== 0 ? this.#catalog.columnByOid(f.tableOid, f.attnum) : undefined;
+      return { name: f.name, typeOid: f.typeOid, format: f.format, source: src ? `${src.schema}.${src.table}.${src.column}` : undefined, sourceIsTable: src?.isTable };
+    });
+    return this.engine.planMasking({ columns, lineage: this.#resultLineage(stmt.sql, resultIndex), profiles: stmt.profiles, groups: this.#groups });
+  }
+
+  /** COPY … TO STDOUT: columns come from lineage, the format from the statement's options. */
+  copyPlan(stmt: MaskedStatement): { plan: MaskPlan | null; format: CopyFormat } {
+    let format = TEXT_COPY;
+    try {
+      const tree = parseSync(stmt.sql) as { stmts?: { stmt?: { CopyStmt?: unknown } }[] };
+      const copy = tree.stmts?.find((s) => s.stmt?.CopyStmt !== undefined)?.stmt;
+      if (copy) format = copyFormatOf(copy);
+    } catch {
+      // Unparseable here means unknown lineage below: masked conservatively.
+    }
+    const lineage = this.#resultLineage(stmt.sql, 0);
+    const columns: ResultColumn[] = (lineage?.columns ?? [{ name: '?column?' }]).map((c) => ({ name: c.name }));
+    return { plan: this.engine.planMasking({ columns, lineage, profiles: stmt.profiles, groups: this.#groups }), format };
+  }
+
+  errorContext(stmt: MaskedStatement | undefined): ErrorMaskContext {
+    return this.engine.errorContext({ lineage: stmt ? this.#resultLineage(stmt.sql, 0) : undefined, profiles: stmt?.profiles, groups: this.#groups });
+  }
+
+  maskError(f: ErrorFields, stmt: MaskedStatement | undefined): ErrorFields | null {
+    return this.engine.maskErrorMessage(f, this.errorContext(stmt));
+  }
+
+  /** NotificationResponse: the payload is free text a trigger may have filled with PII. */
+  maskNotification(buf: Buffer, start: number, end: number): { pid: number; channel: string; payload: string } | null {
+    const r = reader.reset(buf, start + 5, end);
+    const pid = r.int32();
+    const channel = r.cstring();
+    const payload = r.cstring();
+    const masked = this.engine.maskText(payload);
+    if (masked === null || masked === payload) return null;
+    return { pid, channel, payload: masked };
+  }
+}
+
+/** RowDescription with everything the masker needs. */
+export function parseRowFields(buf: Buffer, start: number, end: number): RowField[] {
+  const r = reader.reset(buf, start + 5, end);
+  const n = r.int16();
+  const out = new Array<RowField>(n);
+  for (let i = 0; i < n; i++) {
+    const name = r.cstring();
+    const tableOid = r.int32() >>> 0;
+    const attnum = r.int16();
+    const typeOid = r.int32() >>> 0;
+    r.int16();
+    r.int32();
+    const format = r.int16();
+    out[i] = { name, tableOid, attnum, typeOid, format };
+  }
+  return out;
+}

@@ -1,0 +1,217 @@
+/**
+ * Masking on the wire, end to end: hostile queries through real clients to real PostgreSQL
+ * try to get a masked column out; every byte the client received is searched for every raw
+ * sensitive value.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, connect, type Server } from 'node:net';
+import pg from 'pg';
+import postgres from 'postgres';
+import { startPostgres, type PgCluster } from '../helpers/pg-cluster.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { run } from '../helpers/run.js';
+
+let db: PgCluster;
+let gw: TestGateway;
+let tap: Server;
+let tapPort = 0;
+let received: Buffer[] = [];
+
+const PEOPLE = [
+  { id: 1, name: 'Alice Archer', email: 'alice.archer@example.com', ssn: '123-45-6789', card: '4111111111111111' },
+  { id: 2, name: 'Bob Baker', email: 'bob.baker@example.org', ssn: '234-56-7890', card: '5555555555554444' },
+  { id: 3, name: 'Carol Chen', email: 'carol.chen@example.net', ssn: '345-67-8901', card: '4242424242424242' },
+];
+const RAW = PEOPLE.flatMap((p) => [p.email, p.ssn, p.card, p.ssn.replaceAll('-', ''), p.email.toUpperCase()]);
+
+before(async () => {
+  db = await startPostgres();
+  await db.exec(`
+    CREATE TABLE customers (id int PRIMARY KEY, name text, email text UNIQUE, ssn text, card text, notes text);
+    ${PEOPLE.map((p) => `INSERT INTO customers VALUES (${p.id}, '${p.name}', '${p.email}', '${p.ssn}', '${p.card}', 'vip');`).join('\n')}
+    CREATE VIEW customer_view AS SELECT id, name, email AS contact, ssn AS tax_id FROM customers;
+    CREATE TABLE tickets (id int, body text);
+    INSERT INTO tickets VALUES (1, 'customer wrote from alice.archer@example.com about card 4111 1111 1111 1111');
+    CREATE FUNCTION leak(t text) RETURNS text LANGUAGE sql AS $$ SELECT t $$;
+  `);
+  gw = await startTestGateway(db, {
+    policy: { preset: 'audit-only' },
+    extra: {
+      masking: {
+        hash_key: 'test-hash-key-0123456789',
+        detectors: ['card', 'ssn', 'email'],
+        columns: [
+          { match: 'public.customers.ssn', strategy: 'partial', keep_last: 4 },
+          { match: 'public.customers.email', strategy: 'hash' },
+          { match: 'public.customers.card', strategy: 'redact' },
+        ],
+      },
+    },
+  });
+  // A byte tap between clients and the gateway: everything the gateway sends is kept.
+  tap = createServer((c) => {
+    const g = connect(gw.port, '127.0.0.1');
+    c.pipe(g);
+    g.on('data', (d: Buffer) => received.push(Buffer.from(d)));
+    g.pipe(c);
+    c.on('error', () => g.destroy());
+    g.on('error', () => c.destroy());
+  });
+  await new Promise<void>((r) => tap.listen(0, '127.0.0.1', r));
+  tapPort = (tap.address() as { port: number }).port;
+});
+after(async () => {
+  tap?.close();
+  await gw?.stop();
+  await db?.stop();
+});
+
+function assertNoRawValue(bytes: Buffer, context: string): void {
+  const text = bytes.toString('latin1');
+  for (const raw of RAW) assert.ok(!text.includes(raw), `${context}: the client received the raw value ${raw.slice(0, 3)}…`);
+}
+
+const HOSTILE = [
+  'SELECT * FROM customers',
+  'SELECT ssn FROM customers',
+  'SELECT ssn AS x FROM customers',
+  'SELECT c.ssn FROM customers c',
+  'SELECT c.* FROM customers c',
+  'SELECT customers.email FROM customers',
+  'SELECT ssn || \'\' FROM customers',
+  "SELECT ssn || '-' || email FROM customers",
+  'SELECT substr(ssn, 1, 3), substr(ssn, 5, 2), substr(ssn, 8) FROM customers',
+  'SELECT upper(email) FROM customers',
+  'SELECT lower(email) FROM customers',
+  "SELECT translate(ssn, '0123456789', 'abcdefghij') FROM customers",
+  "SELECT replace(ssn, '-', '') FROM customers",
+  'SELECT reverse(ssn) FROM customers',
+  'SELECT ssn::text FROM customers',
+  'SELECT CAST(card AS varchar) FROM customers',
+  'SELECT row_to_json(c) FROM customers c',
+  'SELECT to_jsonb(c.*) FROM customers c',
+  'SELECT json_agg(c) FROM customers c',
+  'SELECT c FROM customers c',
+  "SELECT string_agg(email, ',') FROM customers",
+  'SELECT array_agg(ssn) FROM customers',
+  'SELECT array_to_string(array_agg(card), \';\') FROM customers',
+  "SELECT encode(convert_to(ssn, 'UTF8'), 'base64') FROM customers",
+  "SELECT encode(convert_to(email, 'UTF8'), 'hex') FROM customers",
+  'SELECT md5(ssn) AS not_raw, ssn FROM customers',
+  'SELECT (SELECT ssn FROM customers WHERE id = 1)',
+  'SELECT x FROM (SELECT ssn AS x FROM customers) s',
+  'WITH t AS (SELECT email AS e FROM customers) SELECT e FROM t',
+  'WITH RECURSIVE r(v) AS (SELECT ssn FROM customers UNION ALL SELECT v FROM r WHERE false) SELECT v FROM r',
+  'SELECT name FROM customers UNION ALL SELECT ssn FROM customers',
+  'SELECT id FROM customers UNION SELECT 0 UNION SELECT NULL::int ORDER BY 1',
+  'SELECT s.v FROM customers c, LATERAL (SELECT c.ssn AS v) s',
+  'SELECT ssn, row_number() OVER (ORDER BY id) FROM customers',
+  'SELECT first_value(card) OVER () FROM customers',
+  'SELECT CASE WHEN id > 0 THEN ssn END FROM customers',
+  'SELECT coalesce(NULL, email) FROM customers',
+  'SELECT greatest(ssn, \'\') FROM customers',
+  'SELECT * FROM customer_view',
+  'SELECT tax_id, contact FROM customer_view',
+  'SELECT v.* FROM customer_view v',
+  'SELECT leak(ssn) FROM customers',
+  'SELECT format(\'%s\', email) FROM customers',
+  'SELECT concat(ssn) FROM customers',
+  'SELECT concat_ws(\' \', name, card) FROM customers',
+  'SELECT regexp_replace(card, \'(\\d)\', \'\\1 \', \'g\') FROM customers',
+  'SELECT split_part(email, \'@\', 1), split_part(email, \'@\', 2) FROM customers',
+  'SELECT left(ssn, 6), right(ssn, 5) FROM customers',
+  'SELECT unnest(ARRAY[ssn, email]) FROM customers',
+  'SELECT ARRAY[ssn] FROM customers',
+  'SELECT (c).ssn FROM (SELECT c FROM customers c) x',
+  'SELECT jsonb_build_object(\'s\', ssn) FROM customers',
+  'SELECT xmlelement(name x, email) FROM customers',
+  'SELECT body FROM tickets',
+  'SELECT ssn FROM customers WHERE id = 1; SELECT email FROM customers WHERE id = 2',
+  'TABLE customers',
+  'SELECT DISTINCT ssn FROM customers',
+  'SELECT min(ssn), max(email) FROM customers',
+  'SELECT ssn FROM customers ORDER BY ssn LIMIT 1 OFFSET 1',
+  'INSERT INTO tickets SELECT id, ssn FROM customers RETURNING body',
+  'UPDATE tickets SET body = body WHERE id > 1 RETURNING body',
+  'SELECT id, ssn COLLATE "C" FROM customers',
+];
+
+describe('hostile queries through node-postgres (text) and the byte tap', () => {
+  test(`${HOSTILE.length} queries: no raw sensitive value ever reaches the client`, async () => {
+    assert.ok(HOSTILE.length >= 60);
+    const c = new pg.Client({ ...gw.pgConfig(), port: tapPort });
+    await c.connect();
+    const failed: string[] = [];
+    try {
+      for (const sql of HOSTILE) {
+        received = [];
+        await c.query(sql).catch((e: Error) => failed.push(`${sql}: ${e.message}`));
+        assertNoRawValue(Buffer.concat(received), sql);
+      }
+      // The attack only counts if the query ran: masking, not refusal, must stop it.
+      assert.deepEqual(failed, []);
+    } finally {
+      await c.end();
+    }
+  });
+
+  test('the same with the extended protocol and binary results (postgres.js)', async () => {
+    const sql = postgres({ host: '127.0.0.1', port: tapPort, user: 'agent', database: 'main', password: gw.keys.tester, max: 1, onnotice: () => {} });
+    try {
+      for (const q of HOSTILE.filter((h) => !h.includes(';'))) {
+        received = [];
+        await sql.unsafe(q).catch(() => {});
+        assertNoRawValue(Buffer.concat(received), q);
+      }
+    } finally {
+      await sql.end();
+    }
+  });
+
+  test('values are masked by their strategies, not dropped', async () => {
+    const c = new pg.Client(gw.pgConfig());
+    await c.connect();
+    try {
+      const r = await c.query('SELECT name, ssn, card, email FROM customers ORDER BY id');
+      assert.equal(r.rows[0].name, 'Alice Archer');
+      assert.match(r.rows[0].ssn, /6789$/);
+      assert.notEqual(r.rows[0].ssn, '123-45-6789');
+      assert.ok(!/\d{12}/.test(r.rows[0].card));
+      const again = await c.query('SELECT email FROM customers WHERE id = 1');
+      assert.equal(again.rows[0].email, r.rows[0].email, 'hash is deterministic, so joins and GROUP BY still work');
+    } finally {
+      await c.end();
+    }
+  });
+
+  test('an error message quoting a sensitive value is masked', async () => {
+    const c = new pg.Client({ ...gw.pgConfig(), port: tapPort });
+    await c.connect();
+    try {
+      received = [];
+      await assert.rejects(c.query("INSERT INTO customers (id, email) VALUES (99, 'alice.archer@example.com')"), /duplicate key/);
+      assertNoRawValue(Buffer.concat(received), 'unique violation');
+    } finally {
+      await c.end();
+    }
+  });
+
+  test('COPY … TO STDOUT is masked', async () => {
+    const r = await run('psql', ['-X', '-d', `postgresql://agent@127.0.0.1:${tapPort}/main?sslmode=disable`, '-c', 'COPY customers TO STDOUT', '-c', 'COPY (SELECT ssn, email FROM customers) TO STDOUT WITH (FORMAT csv)'], { env: gw.env() });
+    assert.equal(r.code, 0, r.stderr);
+    assertNoRawValue(Buffer.from(r.stdout), 'COPY output');
+  });
+
+  test('recordings store masked values, never raw ones', async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    await gw.gateway.recorder!.store.flush();
+    const q = gw.gateway.recorder!.query;
+    const page = await q.listSessions({}, { limit: 100 });
+    for (const s of page.items) {
+      const d = await q.getSession(s.id, { limit: 500 });
+      const results = JSON.stringify(d!.statements.map((x) => x.result));
+      for (const raw of RAW) assert.ok(!results.includes(raw), `recording holds a raw value ${raw.slice(0, 3)}…`);
+    }
+  });
+});
