@@ -11,12 +11,12 @@ import { createLogger } from '../util/logger.js';
  * `portcullis demo`: the gateway in front of an embedded PostgreSQL (PGlite) seeded with
  * realistic customer, order, payment and employee data, with two ready-made service keys.
  */
-export async function runDemo(opts: { port: number; dataDir?: string | undefined }): Promise<void> {
+export async function runDemo(opts: { port: number; httpPort?: number | undefined; dataDir?: string | undefined }): Promise<void> {
   const analystKey = 'pcs_' + randomBytes(32).toString('base64url');
   const adminKey = 'pcs_' + randomBytes(32).toString('base64url');
   const config = validateConfig(
     {
-      listen: { postgres: { host: '127.0.0.1', port: opts.port } },
+      listen: { postgres: { host: '127.0.0.1', port: opts.port }, http: { host: '127.0.0.1', port: opts.httpPort ?? (opts.port === 0 ? 0 : opts.port + 1648) } },
       connections: { demo: { type: 'embedded', seed: 'demo', ...(opts.dataDir ? { data_dir: opts.dataDir } : {}) } },
       identities: {
         keys: [
@@ -28,7 +28,23 @@ export async function runDemo(opts: { port: number; dataDir?: string | undefined
       audit: { store: `sqlite:${join(mkdtempSync(join(tmpdir(), 'portcullis-demo-')), 'audit.db')}` },
       policy: {
         preset: 'read-only',
-        rules: [{ name: 'dba-may-write', who: { groups: ['dba'] }, what: { kinds: ['read', 'write', 'tcl', 'session'] }, action: 'allow' }],
+        rules: [
+          { name: 'dba-may-write', who: { groups: ['dba'] }, what: { kinds: ['read', 'write', 'tcl', 'session'] }, action: 'allow' },
+          { name: 'analysts-read', who: { groups: ['analysts'] }, what: { kinds: ['read'] }, action: 'allow', max_rows: 1000 },
+        ],
+      },
+      // PII is masked for everyone but the DBA group, whatever the query does to it.
+      masking: {
+        hash_key: new Secret(randomBytes(32).toString('base64url'), 'generated'),
+        detectors: ['card', 'ssn', 'email', 'phone', 'iban', 'aws_key', 'private_key', 'jwt'],
+        columns: [
+          { match: 'public.customers.ssn', strategy: 'partial', keep_last: 4, groups: { dba: { strategy: 'clear' } } },
+          { match: 'public.customers.card_number', strategy: 'partial', keep_last: 4, groups: { dba: { strategy: 'clear' } } },
+          { match: 'public.payments.card_number', strategy: 'partial', keep_last: 4, groups: { dba: { strategy: 'clear' } } },
+          { match: '*.*.email', strategy: 'hash', groups: { dba: { strategy: 'clear' } } },
+          { match: 'public.customers.phone', strategy: 'redact', groups: { dba: { strategy: 'clear' } } },
+          { match: 'public.employees.salary', strategy: 'null', groups: { dba: { strategy: 'clear' } } },
+        ],
       },
     },
     'demo config',
@@ -37,6 +53,7 @@ export async function runDemo(opts: { port: number; dataDir?: string | undefined
   process.stdout.write('Starting the embedded demo database and the gateway…\n');
   const gw = await startGateway(config, logger);
   const pg = gw.listening.find((l) => l.frontend === 'postgres')!;
+  const http = gw.listening.find((l) => l.frontend === 'http');
   const url = (user: string) => `postgresql://${user}@${pg.host}:${pg.port}/demo?sslmode=disable`;
   process.stdout.write(
     [
@@ -49,10 +66,21 @@ export async function runDemo(opts: { port: number; dataDir?: string | undefined
       'Connect as a DBA (reads and writes allowed, DDL and other risky statements refused):',
       `  PGPASSWORD='${adminKey}' psql "${url('dba')}"`,
       '',
-      'Try:  SELECT full_name, email, ssn FROM customers LIMIT 5;',
+      'Try:  SELECT full_name, email, ssn, card_number FROM customers LIMIT 5;   -- masked for the analyst',
+      "      SELECT upper(ssn) || '' AS x FROM customers LIMIT 3;                  -- still masked: lineage",
       '      DELETE FROM orders;            -- refused for the analyst, with the rule that refused it',
       '      DROP TABLE customers;          -- refused for everyone',
       '',
+      ...(http
+        ? [
+            `MCP for AI agents (Streamable HTTP) at http://${http.host}:${http.port}/mcp — e.g. Claude Code:`,
+            `  claude mcp add --transport http portcullis http://${http.host}:${http.port}/mcp --header "Authorization: Bearer ${analystKey}"`,
+            'HTTP query API:',
+            `  curl -s http://${http.host}:${http.port}/api/v1/query -H "Authorization: Bearer ${analystKey}" -H 'content-type: application/json' \\`,
+            `       -d '{"connection":"demo","sql":"SELECT full_name, ssn FROM customers LIMIT 3"}'`,
+            '',
+          ]
+        : []),
       'These keys are generated for this run only. Press Ctrl-C to stop.',
       '',
     ].join('\n'),

@@ -102,7 +102,10 @@ export function createMaskingEngine(config: MaskingConfig | undefined): MaskingE
       const g = groups ?? [];
       return {
         sensitive: lineage !== undefined && touches(rules, active, lineage.relations),
-        columnMasked: (column) => resolveColumn(rules, active, g, { sources: [column], unknown: [], tags: [] }) !== undefined,
+        columnMasked: (column) => {
+          const r = resolveColumn(rules, active, g, { sources: [column], unknown: [], tags: [] });
+          return r !== undefined && r !== 'clear';
+        },
         relationMasked: (relation) => touches(rules, active, [relation]),
       };
     },

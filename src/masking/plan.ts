@@ -141,6 +141,12 @@ export function buildPlan(ctx: PlanContext, profiles: readonly CompiledProfile[]
     if (col.sourceIsTable === true && col.source !== undefined) unknown = [];
     const r = resolveColumn(ctx.rules, profiles, groups, { sources: [...sources], unknown, tags: col.tags ?? [] });
     const type = { typeOid: col.typeOid ?? 0, format: col.format ?? 0 };
+    if (r === 'clear') {
+      planned.push({ name: col.name, detect: false });
+      bytes.push(undefined);
+      strings.push(undefined);
+      return;
+    }
     if (r !== undefined) {
       any = true;
       planned.push({ name: col.name, masked: { strategy: r.spec.strategy, because: r.because }, detect: false });

@@ -112,9 +112,11 @@ function groupSpec(rule: CompiledRule, groups: readonly string[]): MaskSpec | un
  * profile, a rule in the profile's own `columns` wins, then the rule's group override for one of
  * the principal's groups, then the profile's `default_strategy`, then the rule's own strategy,
  * then `masking.default_strategy`. Across several profiles, and across several source columns,
- * the most restrictive result wins. Undefined (or `clear`) means the column passes unmasked.
+ * the most restrictive result wins. Undefined means no rule covers the column (detectors still
+ * scan it); `'clear'` means a rule explicitly shows it in the clear to this principal, so
+ * detectors leave it alone too (a DBA granted `clear` sees the real value).
  */
-export function resolveColumn(set: RuleSet, profiles: readonly CompiledProfile[], groups: readonly string[], q: ColumnQuery): Resolution | undefined {
+export function resolveColumn(set: RuleSet, profiles: readonly CompiledProfile[], groups: readonly string[], q: ColumnQuery): Resolution | 'clear' | undefined {
   let out: MaskSpec | undefined;
   const because = new Set<string>();
   for (const p of profiles.length > 0 ? profiles : [BASELINE]) {
@@ -142,6 +144,7 @@ export function resolveColumn(set: RuleSet, profiles: readonly CompiledProfile[]
     if (spec !== undefined) out = stricter(out, spec);
     else if (out !== undefined) out = stricter(out, { strategy: 'clear' });
   }
-  if (out === undefined || out.strategy === 'clear') return undefined;
+  if (out === undefined) return undefined;
+  if (out.strategy === 'clear') return 'clear';
   return { spec: out, because: [...because] };
 }

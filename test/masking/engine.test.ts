@@ -275,3 +275,18 @@ test('cost per masked row, 3 masked columns (redact, partial, hash)', () => {
   console.log(`masking cost: ${us.toFixed(2)} µs/row (3 masked columns: partial, hash, redact); ${us2.toFixed(2)} µs/row with all detectors on the unmasked columns`);
   assert.ok(us < 50, `${us} µs per row`);
 });
+
+test('a column shown in the clear to a group is not rescanned by detectors for that group', async () => {
+  const { createMaskingEngine, maskingSchema } = await import('../../src/masking/index.js');
+  const e = createMaskingEngine(
+    maskingSchema.parse({
+      detectors: ['ssn', 'email'],
+      columns: [{ match: 'public.customers.ssn', strategy: 'partial', keep_last: 4, groups: { dba: { strategy: 'clear' } } }],
+    }),
+  );
+  const cols = [{ name: 'ssn', source: 'public.customers.ssn', sourceIsTable: true }];
+  const dba = e.planMasking({ columns: cols, groups: ['dba'] });
+  assert.equal(dba?.maskValue(0, '123-45-6789') ?? '123-45-6789', '123-45-6789');
+  const other = e.planMasking({ columns: cols, groups: ['analysts'] });
+  assert.equal(other?.maskValue(0, '123-45-6789'), '***-**-6789');
+});
