@@ -75,7 +75,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   // ── HTTP listener: query API and MCP at /mcp (issue 8) ───────────────────────────────
   if (config.listen.http) {
     const { startHttpListener } = await import('./frontends/http/start.js');
-    const http = await startHttpListener(config, pipeline, connectors, logger.child({ frontend: 'http' }));
+    const http = await startHttpListener(config, pipeline, connectors, logger.child({ frontend: 'http' }), masking);
     if (http) {
       listening.push({ frontend: 'http', host: http.host, port: http.port });
       stops.push(() => http.close());

@@ -36,6 +36,7 @@ before(async () => {
     CREATE FUNCTION leak(t text) RETURNS text LANGUAGE sql AS $$ SELECT t $$;
   `);
   gw = await startTestGateway(db, {
+    http: true,
     policy: { preset: 'audit-only' },
     extra: {
       masking: {
@@ -201,6 +202,33 @@ describe('hostile queries through node-postgres (text) and the byte tap', () => 
     const r = await run('psql', ['-X', '-d', `postgresql://agent@127.0.0.1:${tapPort}/main?sslmode=disable`, '-c', 'COPY customers TO STDOUT', '-c', 'COPY (SELECT ssn, email FROM customers) TO STDOUT WITH (FORMAT csv)'], { env: gw.env() });
     assert.equal(r.code, 0, r.stderr);
     assertNoRawValue(Buffer.from(r.stdout), 'COPY output');
+  });
+
+  test('binary result format (node-postgres binary: true) is masked too', async () => {
+    const c = new pg.Client({ ...gw.pgConfig(), port: tapPort });
+    await c.connect();
+    try {
+      for (const text of ['SELECT ssn, email, card FROM customers', 'SELECT upper(email) AS e, ssn || \'\' AS s FROM customers']) {
+        received = [];
+        await c.query({ text, values: [], binary: true } as unknown as string);
+        assertNoRawValue(Buffer.concat(received), `binary: ${text}`);
+      }
+    } finally {
+      await c.end();
+    }
+  });
+
+  test('the HTTP query API (driver path) masks with the same rules and lineage', async () => {
+    for (const sql of HOSTILE.filter((h) => !h.includes(';') && !h.startsWith('INSERT') && !h.startsWith('UPDATE'))) {
+      const res = await fetch(`${gw.httpUrl}/api/v1/query`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${gw.keys.tester}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ connection: 'main', sql }),
+      });
+      const body = Buffer.from(await res.arrayBuffer());
+      assert.ok(res.status === 200 || res.status === 422, `${sql}: HTTP ${res.status} ${body.toString().slice(0, 200)}`);
+      assertNoRawValue(body, `HTTP: ${sql}`);
+    }
   });
 
   test('recordings store masked values, never raw ones', async () => {

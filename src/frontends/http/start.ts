@@ -5,6 +5,7 @@ import type { Connector } from '../../connectors/connector.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import { readMcpConfig } from '../mcp/mcp-config.js';
 import { HttpFrontend } from './server.js';
+import type { MaskingEngine } from '../../masking/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 export const VERSION = pkg.version;
@@ -15,6 +16,7 @@ export async function startHttpListener(
   pipeline: Pipeline,
   connectors: ReadonlyMap<string, Connector>,
   logger: Logger,
+  masking?: MaskingEngine,
 ): Promise<{ host: string; port: number; close(): Promise<void> } | undefined> {
   const l = config.listen.http;
   if (!l) return undefined;
@@ -31,6 +33,14 @@ export async function startHttpListener(
     mcp: readMcpConfig(config),
     issuers: config.identities.oidc.map((o) => o.issuer),
     scopes: [...new Set(config.identities.oidc.flatMap((o) => o.required_scopes))],
+    // describe_table marks the columns this principal will only ever see masked.
+    maskedColumns:
+      masking && masking.enabled
+        ? ({ principal, schema, table, columns }) => {
+            const ctx = masking.errorContext({ groups: principal.groups });
+            return new Set(columns.filter((c) => ctx.columnMasked?.(`${schema}.${table}.${c}`) === true));
+          }
+        : undefined,
   });
   const addr = await frontend.listen();
   return { ...addr, close: () => frontend.close() };
