@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
@@ -33,8 +33,32 @@ export function parseConfig(text: string, opts: { env?: NodeJS.ProcessEnv; baseD
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new PortcullisError('ERR_CONFIG_INVALID', `${origin}: the top level must be a mapping (listen:, connections:, …)`);
   }
-  const resolved = resolveReferences(raw, { env: opts.env ?? process.env, baseDir: opts.baseDir ?? process.cwd(), placeholders: refs });
+  const ctx = { env: opts.env ?? process.env, baseDir: opts.baseDir ?? process.cwd() };
+  const resolved = resolveReferences(raw, { ...ctx, placeholders: refs }) as Record<string, unknown>;
+  // `policy: FILE` keeps the rules in their own file (owned by a different team, reviewed apart).
+  if (typeof resolved.policy === 'string') resolved.policy = readPolicyFile(resolved.policy, ctx, origin);
   return validateConfig(resolved, origin);
+}
+
+function readPolicyFile(path: string, ctx: { env: NodeJS.ProcessEnv; baseDir: string }, origin: string): unknown {
+  const file = isAbsolute(path) ? path : resolve(ctx.baseDir, path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new PortcullisError('ERR_CONFIG_INVALID', `${origin}: policy: cannot read policy file ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const refs: string[] = [];
+  let raw: unknown;
+  try {
+    raw = parseYaml(text.replace(/\$\{(?:env|file):[^}\n]+\}/g, (m) => `__pcref${refs.push(m) - 1}__`), { uniqueKeys: true });
+  } catch (e) {
+    const where = e instanceof YAMLParseError && e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
+    throw new PortcullisError('ERR_CONFIG_INVALID', `${file}: not valid YAML${where}`);
+  }
+  // The file may hold the policy itself or a document with a top-level `policy:` key.
+  const body = raw !== null && typeof raw === 'object' && 'policy' in raw ? (raw as { policy: unknown }).policy : raw;
+  return resolveReferences(body, { env: ctx.env, baseDir: dirname(file), placeholders: refs });
 }
 
 export function validateConfig(raw: unknown, origin = 'config'): Config {

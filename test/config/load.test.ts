@@ -77,3 +77,14 @@ test('validation errors name the key and what is wrong, and never echo values', 
   fails('- a\n- b\n', env, /top level must be a mapping/);
   fails(base.replace(/connections:[\s\S]*?identities:/, 'connections: {}\nidentities:'), env, /connections: at least one connection is required/);
 });
+
+test('policy: FILE loads the policy from its own file, relative to the config', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pc-pol-'));
+  writeFileSync(join(dir, 'rules.yaml'), 'preset: read-only\nrules:\n  - { name: no-exports, what: { risks: [export] }, action: deny, reason: "ask the data team" }\n');
+  writeFileSync(join(dir, 'c.yaml'), base.replace(/policy:\n  preset: read-only\n/, 'policy: rules.yaml\n'));
+  const c = loadConfigFile(join(dir, 'c.yaml'), { WAREHOUSE_PASSWORD: 'x', CI_BOT_KEY: KEY });
+  assert.equal(c.policy?.preset, 'read-only');
+  assert.equal(c.policy?.rules[0]?.name, 'no-exports');
+  writeFileSync(join(dir, 'd.yaml'), base.replace(/policy:\n  preset: read-only\n/, 'policy: missing.yaml\n'));
+  assert.throws(() => loadConfigFile(join(dir, 'd.yaml'), { WAREHOUSE_PASSWORD: 'x', CI_BOT_KEY: KEY }), /policy: cannot read policy file .*missing\.yaml \(ENOENT\)/);
+});
