@@ -71,3 +71,13 @@ export function writeErrorLike(w: MessageWriter, kind: typeof Be.ErrorResponse |
 function clean(s: string): string {
   return s.includes('\0') ? s.replaceAll('\0', '\uFFFD') : s;
 }
+
+/** `message (SQLSTATE code)` from an ErrorResponse body, for logs and connector errors; never throws. */
+export function describeErrorBody(body: Buffer): string {
+  try {
+    const f = parseErrorFields(body, 0, body.length);
+    return f.code ? `${f.message || 'error'} (SQLSTATE ${f.code})` : f.message || 'error';
+  } catch {
+    return 'error (malformed ErrorResponse)';
+  }
+}

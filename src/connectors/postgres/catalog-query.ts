@@ -10,6 +10,7 @@ import { MessageWriter } from '../../codecs/pgwire/writer.js';
 import { BodyReader, ProtocolError } from '../../codecs/pgwire/body-reader.js';
 import { Be, Fe } from '../../codecs/pgwire/message-codes.js';
 import { MessageFramer } from './framer.js';
+import { describeErrorBody } from '../../codecs/pgwire/error-fields.js';
 
 export interface PostgresCatalogOptions {
   /** The connection's name, for error messages. */
@@ -108,7 +109,7 @@ async function readResultSets(f: MessageFramer, connection: string): Promise<Cat
       case Be.ErrorResponse:
         // The server skips the rest of the string and sends ReadyForQuery; wait for it so the
         // session ends cleanly.
-        failure ??= errorText(msg.body);
+        failure ??= describeErrorBody(msg.body);
         break;
       case Be.ReadyForQuery:
         if (failure !== undefined) {
@@ -134,20 +135,4 @@ function dataRow(body: Buffer): CatalogRow {
     row[i] = len < 0 ? null : r.bytes(len).toString('utf8');
   }
   return row;
-}
-
-function errorText(body: Buffer): string {
-  const r = new BodyReader(body);
-  let message = 'error';
-  let code = '';
-  try {
-    for (let t = r.int8(); t !== 0; t = r.int8()) {
-      const v = r.cstring();
-      if (t === 0x4d) message = v; // M
-      else if (t === 0x43) code = v; // C
-    }
-  } catch {
-    // A truncated error still says something; keep what was read.
-  }
-  return code ? `${message} (SQLSTATE ${code})` : message;
 }

@@ -4,7 +4,6 @@ import type { Connector, QueryRequest, QueryResult, WireOpenOptions, WireUpstrea
 import type { PostgresConnectionConfig } from '../../config/schema.js';
 import { PortcullisError } from '../../errors/portcullis-error.js';
 import { MessageWriter } from '../../codecs/pgwire/writer.js';
-import { BodyReader } from '../../codecs/pgwire/body-reader.js';
 import { Be, Fe } from '../../codecs/pgwire/message-codes.js';
 import { parseConnectionUrl, type PostgresUrl, type UpstreamTlsMode } from './connection-url.js';
 import { openUpstream, type UpstreamTarget, type UpstreamTlsOptions } from './handshake.js';
@@ -13,6 +12,7 @@ import { CatalogCache } from '../catalog-cache.js';
 import type { CatalogSnapshot } from '../catalog-snapshot.js';
 import { CATALOG_SESSION, loadPostgresCatalog } from './catalog-query.js';
 import { DriverPool } from './driver-pool.js';
+import { describeErrorBody } from '../../codecs/pgwire/error-fields.js';
 
 /** A catalog of tens of thousands of relations reads in a few seconds; past this, something is stuck. */
 const CATALOG_TIMEOUT_MS = 60_000;
@@ -104,7 +104,7 @@ export class PostgresConnector implements Connector {
       let failure: string | undefined;
       for (;;) {
         const msg = await framer.next();
-        if (msg.code === Be.ErrorResponse) failure = errorText(msg.body);
+        if (msg.code === Be.ErrorResponse) failure = describeErrorBody(msg.body);
         if (msg.code === Be.ReadyForQuery) break;
       }
       if (failure !== undefined) throw new PortcullisError('ERR_UPSTREAM_UNAVAILABLE', `health check on connection "${this.name}" failed: ${failure}`);
@@ -153,20 +153,4 @@ function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   return host === '::1';
-}
-
-function errorText(body: Buffer): string {
-  const r = new BodyReader(body);
-  let message = 'error';
-  let code = '';
-  try {
-    for (let t = r.int8(); t !== 0; t = r.int8()) {
-      const v = r.cstring();
-      if (t === 0x4d) message = v; // M
-      else if (t === 0x43) code = v; // C
-    }
-  } catch {
-    // keep what was read
-  }
-  return code ? `${message} (SQLSTATE ${code})` : message;
 }

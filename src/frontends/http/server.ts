@@ -16,6 +16,8 @@ import { publicBaseUrl } from './public-url.js';
 import { handleConnections, handleQuery } from './query-api.js';
 import { readJsonBody } from './request-body.js';
 import type { DriverDeps } from './run-statement.js';
+import { APPROVALS_PATH, serveApprovals, type ApprovalsBackend } from './approvals-api.js';
+import { listenOn } from '../../util/listen.js';
 
 export interface HttpFrontendOptions extends DriverDeps {
   readonly host: string;
@@ -36,6 +38,8 @@ export interface HttpFrontendOptions extends DriverDeps {
   readonly requestTimeoutMs?: number | undefined;
   /** Longest a statement may run for one HTTP request before it is cancelled upstream. */
   readonly statementDeadlineMs?: number | undefined;
+  /** Present when approvals are configured: mounts /api/approvals. */
+  readonly approvals?: ApprovalsBackend | undefined;
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -81,17 +85,8 @@ export class HttpFrontend {
     this.#server.on('error', (e) => o.logger.error({ err: e.message }, 'http listener error'));
   }
 
-  async listen(): Promise<{ host: string; port: number }> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#o.port, this.#o.host, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
-    const a = this.#server.address();
-    if (a === null || typeof a === 'string') throw new TypeError('unexpected listener address');
-    return { host: a.address, port: a.port };
+  listen(): Promise<{ host: string; port: number }> {
+    return listenOn(this.#server, this.#o.port, this.#o.host);
   }
 
   async close(): Promise<void> {
@@ -158,6 +153,7 @@ export class HttpFrontend {
         return;
       }
       default:
+        if (o.approvals && (x.path === APPROVALS_PATH || x.path.startsWith(`${APPROVALS_PATH}/`))) return serveApprovals(x.req, x.res, x.path, method, o.approvals, () => this.#authenticate(x, 'http', ''), o.bodyLimit ?? DEFAULT_BODY_LIMIT);
         sendError(x.res, 'ERR_NOT_FOUND', `no endpoint ${x.path}; see ${x.base}/api/openapi.json`);
     }
   }

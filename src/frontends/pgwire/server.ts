@@ -3,6 +3,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { MessageWriter } from '../../codecs/pgwire/writer.js';
+import { listenOn } from '../../util/listen.js';
 import {
   AUTH_CLEARTEXT,
   AUTH_OK,
@@ -70,17 +71,8 @@ export class PgwireServer {
     if (t) this.#tls = createSecureContext({ cert: readFileSync(t.cert), key: readFileSync(t.key), minVersion: 'TLSv1.2' });
   }
 
-  async listen(): Promise<{ host: string; port: number }> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#o.port, this.#o.host, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
-    const a = this.#server.address();
-    if (a === null || typeof a === 'string') throw new TypeError('unexpected listener address');
-    return { host: a.address, port: a.port };
+  listen(): Promise<{ host: string; port: number }> {
+    return listenOn(this.#server, this.#o.port, this.#o.host);
   }
 
   get connectionCount(): number {
