@@ -13,6 +13,8 @@ import { Recorder } from './audit/recorder.js';
 import { parseAuditConfig } from './audit/schema.js';
 import { createMaskingEngine } from './masking/index.js';
 import { maskQueryResult } from './masking/result-masker.js';
+import { openApprovals } from './approvals/open.js';
+import type { ApprovalsEngine } from './approvals/engine.js';
 
 /**
  * Wiring only: builds connectors, the pipeline and the frontends from a validated config.
@@ -23,6 +25,7 @@ export interface Gateway {
   readonly pipeline: Pipeline;
   readonly connectors: ReadonlyMap<string, Connector>;
   readonly recorder: Recorder | undefined;
+  readonly approvals: ApprovalsEngine | undefined;
   stop(): Promise<void>;
 }
 
@@ -39,6 +42,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const audit = parseAuditConfig(config.audit);
   const recorder = audit.enabled ? await Recorder.open(audit, { logger: logger.child({ stage: 'audit' }) }) : undefined;
   if (!recorder) logger.warn('audit.enabled is false: sessions and statements are NOT recorded');
+  // ── approvals: review decisions wait for a person (issue 7) ──────────────────────────
+  const approvals = openApprovals({ ...config, policy: config.policy }, audit, connectors, logger.child({ stage: 'approvals' }));
+  // ── end approvals ─────────────────────────────────────────────────────────────────────
   const pipeline = new Pipeline({
     identify: createIdentifier(config.identities),
     analyze: analyzer,
@@ -46,7 +52,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     limits: createLimits(config.policy),
     policyHasLimits: config.policy.rules.some((r) => r.max_rows !== undefined || r.timeout !== undefined),
     record: recorder,
-    listeners: recorder ? [recorder] : [],
+    approve: approvals,
+    listeners: [...(recorder ? [recorder] : []), ...(approvals ? [approvals] : [])],
     mask: masking.enabled ? { maskResult: (result, ctx) => maskQueryResult(masking, result, ctx) } : undefined,
   });
 
@@ -75,8 +82,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   // ── HTTP listener: query API and MCP at /mcp (issue 8) ───────────────────────────────
   if (config.listen.http) {
     const { startHttpListener } = await import('./frontends/http/start.js');
-    const http = await startHttpListener(config, pipeline, connectors, logger.child({ frontend: 'http' }), masking);
+    const http = await startHttpListener(config, pipeline, connectors, logger.child({ frontend: 'http' }), masking, approvals);
     if (http) {
+      if (approvals && approvals.consoleUrl === undefined) approvals.consoleUrl = `${config.listen.http.tls ? 'https' : 'http'}://${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port}`;
       listening.push({ frontend: 'http', host: http.host, port: http.port });
       stops.push(() => http.close());
     }
@@ -88,7 +96,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     pipeline,
     connectors,
     recorder,
+    approvals,
     async stop() {
+      // Held statements are abandoned first, so their clients hear why before the sockets close.
+      await approvals?.close();
       await Promise.all(stops.map((s) => s()));
       await Promise.all([...connectors.values()].map((c) => c.close()));
       await recorder?.close();

@@ -74,6 +74,7 @@ program.addCommand(keysCommand());
 program.addCommand(devCertsCommand());
 program.addCommand(sessionsCommand(loadConfigFile));
 program.addCommand(auditCommand(loadConfigFile));
+program.addCommand((await import('./approvals.js')).approvalsCommand(loadConfigFile));
 program.addCommand((await import('./mcp.js')).mcpCommand());
 
 try {

@@ -5,6 +5,7 @@ import { policySchema } from '../policy/schema.js';
 import { auditSchema } from '../audit/schema.js';
 import { maskingSchema } from '../masking/schema.js';
 import { mcpConfigSchema } from '../frontends/mcp/mcp-config.js';
+import { approvalsSchema, notificationsSchema } from '../approvals/schema.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -96,6 +97,8 @@ export const configSchema = z
     audit: auditSchema.optional(),
     masking: maskingSchema.optional(),
     mcp: mcpConfigSchema.optional(),
+    approvals: approvalsSchema.optional(),
+    notifications: notificationsSchema.optional(),
   })
   .strict();
 

@@ -34,7 +34,17 @@ export interface ReviewDecision {
   readonly review?: Readonly<Record<string, unknown>> | undefined;
 }
 
+/** Who decided a held statement, as the audit log's statement event records it. */
+export interface ApprovalNote {
+  readonly approver: string;
+  readonly decision: 'approved' | 'rejected' | 'expired';
+  readonly time: string;
+  readonly comment: string | null;
+}
+
 export interface Verdict {
   readonly decision: Decision;
   readonly analysis: Analysis;
+  /** Present when the approve stage decided a `review`: recorded with the statement. */
+  readonly approval?: ApprovalNote | undefined;
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Analysis } from '../analysis/facts.js';
-import type { Decision, Verdict } from './decision.js';
+import type { Decision, ReviewDecision, Verdict } from './decision.js';
 import type { ClientInfo, Principal } from './principal.js';
-import type { AnalysisSession, AnalyzeStage, DecideStage, IdentifyStage, RecordStage, ResultSink } from './stages.js';
+import type { AnalysisSession, AnalyzeStage, ApprovalOutcome, ApproveStage, DecideStage, IdentifyStage, RecordStage, ResultSink } from './stages.js';
 import { isPortcullisError } from '../errors/portcullis-error.js';
 import type { Connector, QueryResult } from '../connectors/connector.js';
 import { PortcullisError } from '../errors/portcullis-error.js';
@@ -41,6 +41,8 @@ export interface PipelineStages {
   identify: IdentifyStage;
   analyze: AnalyzeStage;
   decide: DecideStage;
+  /** Without it, `review` is refused with ERR_APPROVAL_REQUIRED (fail closed). */
+  approve?: ApproveStage | undefined;
   limits?: LimitsStage | undefined;
   record?: RecordStage | undefined;
   listeners?: DecisionListener[] | undefined;
@@ -55,6 +57,12 @@ export interface ResultMaskStage {
 }
 
 /** A statement about to run: its verdict (possibly turned into a refusal) and its result sink. */
+/** What a frontend can do for a statement that waits for a person. */
+export interface AdmitHooks {
+  /** Called at once when the statement is held: tell the client which request it waits on. */
+  readonly onHold?: ((requestId: string, message: string) => void) | undefined;
+}
+
 export interface Admission {
   readonly verdict: Verdict;
   readonly sink: ResultSink | undefined;
@@ -140,7 +148,7 @@ export class PipelineSession {
     if (!rec) return { verdict: v, sink: undefined };
     let sink: ResultSink | Promise<ResultSink>;
     try {
-      sink = rec.statement(this, sql, v, { params: params ?? null });
+      sink = rec.statement(this, sql, v, { params: params ?? null, approval: v.approval ?? null });
     } catch (e) {
       return auditRefusal(v, e);
     }
@@ -148,13 +156,29 @@ export class PipelineSession {
     return { verdict: v, sink };
   }
 
-  /** analyze → decide (→ approve, once approvals land). */
-  admit(sql: string, params?: readonly (string | null)[]): Verdict | Promise<Verdict> {
+  /** analyze → decide → approve. A promise only while a held statement waits for a person. */
+  admit(sql: string, params?: readonly (string | null)[], hooks?: AdmitHooks): Verdict | Promise<Verdict> {
     const analysis = this.#analysis.analyze(sql);
     const decision = this.#decide(analysis, params);
+    if (decision.action === 'review' && this.#stages.approve) return this.#approve(sql, params, analysis, decision, hooks);
     const verdict: Verdict = { decision, analysis };
     for (const l of this.#listeners) l.onDecision?.(this, sql, verdict);
     return verdict;
+  }
+
+  #approve(sql: string, params: readonly (string | null)[] | undefined, analysis: Analysis, decision: ReviewDecision, hooks: AdmitHooks | undefined): Verdict | Promise<Verdict> {
+    const out = this.#stages.approve!.review({ session: this, sql, params, analysis, decision, onHold: hooks?.onHold });
+    const done = (o: ApprovalOutcome): Verdict => {
+      const verdict: Verdict = o.approval ? { decision: o.decision, analysis, approval: o.approval } : { decision: o.decision, analysis };
+      for (const l of this.#listeners) l.onDecision?.(this, sql, verdict);
+      return verdict;
+    };
+    return out instanceof Promise ? out.then(done) : done(out);
+  }
+
+  /** A CancelRequest arrived: a statement held for approval is withdrawn. */
+  withdrawHeld(): void {
+    this.#stages.approve?.withdraw(this.id);
   }
 
   /** Extended-protocol Parse of a named statement that was admitted. */
@@ -173,8 +197,8 @@ export class PipelineSession {
       return { action: 'deny', rule: 'identity', code: 'ERR_TOKEN_EXPIRED', reason: 'your token has expired; reconnect with a fresh one' };
     }
     const d = this.#stages.decide.decide({ principal: p, client: this.client, connection: this.connection, analysis, params });
-    if (d.action === 'review') {
-      // Until the approvals engine is wired in, a held statement cannot wait for anyone.
+    if (d.action === 'review' && !this.#stages.approve) {
+      // Without an approvals engine a held statement cannot wait for anyone.
       return { action: 'deny', rule: d.rule, code: 'ERR_APPROVAL_REQUIRED', reason: `requires approval: ${d.reason}` };
     }
     return d;

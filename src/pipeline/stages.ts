@@ -1,5 +1,5 @@
 import type { Analysis } from '../analysis/facts.js';
-import type { Decision, Verdict } from './decision.js';
+import type { AllowDecision, ApprovalNote, Decision, DenyDecision, ReviewDecision, Verdict } from './decision.js';
 import type { ClientInfo, Principal } from './principal.js';
 
 /**
@@ -69,5 +69,31 @@ export interface RecordedSession {
  * PortcullisError('ERR_AUDIT_UNAVAILABLE') when the store cannot write and policy says refuse.
  */
 export interface RecordStage {
-  statement(session: RecordedSession, sql: string, verdict: Verdict, opts: { params?: readonly (string | null)[] | null }): ResultSink | Promise<ResultSink>;
+  statement(session: RecordedSession, sql: string, verdict: Verdict, opts: { params?: readonly (string | null)[] | null; approval?: ApprovalNote | null }): ResultSink | Promise<ResultSink>;
+}
+
+/** A statement policy held for review, as the approve stage receives it. */
+export interface ReviewInput {
+  readonly session: RecordedSession;
+  readonly sql: string;
+  readonly params: readonly (string | null)[] | undefined;
+  readonly analysis: Analysis;
+  readonly decision: ReviewDecision;
+  /** Hold mode: called at once with the request id, so the frontend can tell the waiting client. */
+  readonly onHold?: ((requestId: string, message: string) => void) | undefined;
+}
+
+export interface ApprovalOutcome {
+  readonly decision: AllowDecision | DenyDecision;
+  readonly approval?: ApprovalNote | undefined;
+}
+
+/**
+ * approve: turns a `review` into allow or deny. Synchronous when the answer is known now (a
+ * grant to spend, return mode's immediate refusal); a promise while a person decides (hold).
+ */
+export interface ApproveStage {
+  review(input: ReviewInput): ApprovalOutcome | Promise<ApprovalOutcome>;
+  /** The client cancelled: withdraw what this session is waiting on. */
+  withdraw(sessionId: string): void;
 }

@@ -5,6 +5,7 @@ import type { Connector } from '../../connectors/connector.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import { readMcpConfig } from '../mcp/mcp-config.js';
 import { HttpFrontend } from './server.js';
+import type { ApprovalsBackend } from './approvals-api.js';
 import type { MaskingEngine } from '../../masking/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -17,6 +18,7 @@ export async function startHttpListener(
   connectors: ReadonlyMap<string, Connector>,
   logger: Logger,
   masking?: MaskingEngine,
+  approvals?: ApprovalsBackend,
 ): Promise<{ host: string; port: number; close(): Promise<void> } | undefined> {
   const l = config.listen.http;
   if (!l) return undefined;
@@ -33,6 +35,7 @@ export async function startHttpListener(
     mcp: readMcpConfig(config),
     issuers: config.identities.oidc.map((o) => o.issuer),
     scopes: [...new Set(config.identities.oidc.flatMap((o) => o.required_scopes))],
+    approvals,
     // describe_table marks the columns this principal will only ever see masked.
     maskedColumns:
       masking && masking.enabled

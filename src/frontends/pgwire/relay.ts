@@ -10,7 +10,7 @@ import { parseBind, parseParse, parseQuery, parseTarget } from '../../codecs/pgw
 import { writeErrorResponse, writeNoticeResponse } from '../../codecs/pgwire/backend-messages.js';
 import { writeParse, writeQuery, TERMINATE } from '../../codecs/pgwire/frontend-builders.js';
 import type { WireUpstream } from '../../connectors/connector.js';
-import type { Admission, PipelineSession } from '../../pipeline/pipeline.js';
+import type { AdmitHooks, Admission, PipelineSession } from '../../pipeline/pipeline.js';
 import type { Verdict } from '../../pipeline/decision.js';
 import { denialFields, errorFields } from './wire-errors.js';
 import type { Cancellable } from './cancel-keys.js';
@@ -159,6 +159,7 @@ export class PgRelay implements Cancellable {
   }
 
   cancelUpstream(): void {
+    this.#session.withdrawHeld();
     this.#up.cancel().catch((e: unknown) => this.#log.warn({ err: (e as Error).message }, 'cancel request failed'));
   }
 
@@ -234,9 +235,18 @@ export class PgRelay implements Cancellable {
     return PAUSE;
   }
 
+  /** A held statement: the client hears at once which approval request it waits on. */
+  readonly #hooks: AdmitHooks = {
+    onHold: (_id, message) => {
+      // A notice may sit between any two backend messages, never inside one.
+      if (!this.#us.atBoundary || this.#client.destroyed) return;
+      this.#client.write(writeNoticeResponse(this.#w, { severity: 'NOTICE', code: '01000', message }).take());
+    },
+  };
+
   #admit(sql: string): Verdict | Promise<Verdict> {
     try {
-      return this.#session.admit(sql);
+      return this.#session.admit(sql, undefined, this.#hooks);
     } catch (e) {
       this.#log.error({ err: (e as Error).message }, 'pipeline failed; refusing the statement');
       return { decision: REFUSED_BY_GATEWAY, analysis: UNKNOWN_ANALYSIS };
