@@ -2,7 +2,7 @@
 /**
  * `npm run bench`: pgbench and a bulk transfer over four paths to one throwaway PostgreSQL:
  * direct, PgBouncer (transaction pooling), a plain Node.js TCP pipe, and Portcullis (audit-only,
- * plus read-only for select-only). Paths are interleaved round-robin inside every round so a
+ * plus read-only for select-only, plus audit-only with recording off unless `--no-audit`). Paths are interleaved round-robin inside every round so a
  * noisy neighbour slows all of them alike; the report shows the median over rounds.
  * See docs/benchmarks.md for how to read the output.
  *
@@ -85,16 +85,21 @@ const pipe = await startNodePipe(pg, { stats: true });
 paths.push(pipe);
 
 const distBuilt = existsSync(join(ROOT, 'dist', 'cli', 'main.js'));
-for (const [preset, id, label] of [
-  ['audit-only', 'portcullis', 'Portcullis (audit-only)'],
-  ['read-only', 'portcullis-ro', 'Portcullis (read-only)'],
-]) {
+// With recording on (the default) the audit-only gateway also runs with recording off, in the
+// same rounds: the difference between those two rows is what recording costs.
+const off = opts.audit ? '' : ', recording off';
+const gateways = [
+  ['audit-only', 'portcullis', `Portcullis (audit-only${off})`, opts.audit],
+  ['read-only', 'portcullis-ro', `Portcullis (read-only${off})`, opts.audit],
+];
+if (opts.audit) gateways.push(['audit-only', 'portcullis-noaudit', 'Portcullis (audit-only, recording off)', false]);
+for (const [preset, id, label, audit] of gateways) {
   if (!distBuilt) {
     notes.push(`${label} not measured: dist/ is not built (run \`npm run build\`).`);
     continue;
   }
   try {
-    paths.push(await startPortcullis(pg, { preset, id, label, audit: opts.audit }));
+    paths.push(await startPortcullis(pg, { preset, id, label, audit }));
   } catch (e) {
     notes.push(`${label} not measured: ${e.message.split('\n')[0]}`);
     log(`bench: ${e.message}`);
@@ -170,7 +175,7 @@ out.push(
     .map((l) => l.toFixed(2))
     .join(' ')} at the end; PostgreSQL ${pgVersion}, ${bouncerVersion}, Node.js ${process.version}. ` +
     `pgbench scale ${opts.scale}, \`-T ${opts.time}\`, ${opts.rounds} round(s) with paths interleaved; every number is the median over rounds` +
-    `${opts.quick ? ' (**--quick**: indicative only)' : ''}. Portcullis audit recording ${opts.audit ? 'on (SQLite in a temp dir)' : '**off** (`--no-audit`)'}. Ratios divide TPS (bulk: rows/s) medians; proxy CPU is the proxy process's user+system time ÷ transactions.`,
+    `${opts.quick ? ' (**--quick**: indicative only)' : ''}. Portcullis audit recording ${opts.audit ? 'on (SQLite in a temp dir) except in the "recording off" row' : '**off** (`--no-audit`)'}. Ratios divide TPS (bulk: rows/s) medians; proxy CPU is the proxy process's user+system time ÷ transactions.`,
 );
 out.push('');
 for (const w of WORKLOADS) {
@@ -203,7 +208,14 @@ for (const mode of ['simple', 'extended']) {
   targets.push(target(`Portcullis read-only ÷ Node pipe, select-only ${mode}, 8 clients`, runsOf(k, 'portcullis-ro'), runsOf(k, 'pipe'), 'tps', 0.9));
   targets.push(target(`Portcullis read-only ÷ PgBouncer, select-only ${mode}, 8 clients`, runsOf(k, 'portcullis-ro'), runsOf(k, 'pgbouncer'), 'tps', 0.75));
 }
-out.push('## Targets (issues 2 and 3)', '', targetsTable(targets), '');
+if (opts.audit) {
+  for (const mode of ['simple', 'extended']) {
+    const k = `select-only/${mode}/c8`;
+    targets.push(target(`Portcullis recording on ÷ Node pipe, select-only ${mode}, 8 clients`, runsOf(k, 'portcullis'), runsOf(k, 'pipe'), 'tps', 0.85));
+    targets.push(target(`Portcullis recording on ÷ recording off, select-only ${mode}, 8 clients`, runsOf(k, 'portcullis'), runsOf(k, 'portcullis-noaudit'), 'tps', 0.85));
+  }
+}
+out.push('## Targets (issues 2 and 3, and recording cost)', '', targetsTable(targets), '');
 out.push('## Analyzer cost per statement', '', analysisMd, '');
 if (notes.length) out.push('## Notes', '', ...notes.map((n) => `- ${n}`), '');
 

@@ -154,13 +154,24 @@ export function decisionRecord(d: Decision): DecisionRecord {
   };
 }
 
+/**
+ * The analyzer hands out one Analysis per statement text (it caches them), so the record — and
+ * the JSON chain.ts keeps for it — is built once per text rather than once per execution.
+ */
+const analysisRecords = new WeakMap<Analysis, StatementEvent['analysis']>();
+
 export function analysisRecord(a: Analysis): StatementEvent['analysis'] {
-  return {
-    functions: a.functions,
-    kind: a.kind,
-    reads: a.reads,
-    risks: a.risks,
-    statements: a.statements.map((s) => ({ error: s.error ?? null, functions: s.functions, kind: s.kind, reads: s.reads, risks: s.risks, tag: s.tag, writes: s.writes })),
-    writes: a.writes,
-  };
+  let r = analysisRecords.get(a);
+  if (r === undefined) {
+    r = {
+      functions: a.functions,
+      kind: a.kind,
+      reads: a.reads,
+      risks: a.risks,
+      statements: a.statements.map((s) => ({ error: s.error ?? null, functions: s.functions, kind: s.kind, reads: s.reads, risks: s.risks, tag: s.tag, writes: s.writes })),
+      writes: a.writes,
+    };
+    analysisRecords.set(a, r);
+  }
+  return r;
 }

@@ -7,6 +7,7 @@ import type { ClientInfo, Principal } from '../pipeline/principal.js';
 import { silentLogger } from '../util/logger.js';
 import type { AnchorRow } from './checkpoint.js';
 import { analysisRecord, decisionRecord, type ApprovalRecord, type AuditEvent, type SessionStartEvent, type StatementEvent } from './events.js';
+import { isoTime } from './event-time.js';
 import { openStore } from './open-store.js';
 import { AuditQuery } from './query.js';
 import { ResultCapture } from './result-capture.js';
@@ -24,7 +25,7 @@ export interface AuditedSession {
 }
 
 export interface StatementOptions {
-  /** Bind parameters, already masked by the masking rules. */
+  /** Bind parameters, already masked by the masking rules. Kept, not copied: must not change afterwards. */
   readonly params?: readonly (string | null)[] | null | undefined;
   readonly approval?: ApprovalRecord | null | undefined;
   readonly approvalWaitMs?: number | undefined;
@@ -53,11 +54,12 @@ interface SessionState {
  *   (a) session start — `recorder.onSessionStart(session)`, or add the recorder as a pipeline
  *       listener (`new Pipeline({ …, listeners: [recorder] })`): queued, never throws.
  *   (b) before a statement goes upstream — `const cap = recorder.statement(session, sql, verdict, { params })`.
- *       For an allowed statement this returns only once the statement event is durable: a
- *       `ResultCapture` directly with SQLite, a `Promise<ResultCapture>` with PostgreSQL
- *       (group commit). It throws / rejects PortcullisError('ERR_AUDIT_UNAVAILABLE') when the
- *       store cannot write and `audit.on_failure` is `refuse`: send that error to the client
- *       instead of the statement. Denied statements are recorded too (queued; never throws).
+ *       For an allowed statement this returns a `Promise<ResultCapture>` that resolves once the
+ *       statement event is durable: both stores group-commit, so every statement of one
+ *       event-loop turn shares one transaction. It throws (store known to be down) or rejects
+ *       (the commit failed) PortcullisError('ERR_AUDIT_UNAVAILABLE') when `audit.on_failure`
+ *       is `refuse`: send that error to the client instead of the statement. Denied statements
+ *       are recorded too, and return a `ResultCapture` at once (queued; never throws).
  *   (c) as the result streams back — `cap.columns(names)`, `cap.row(values)` per DataRow,
  *       then `cap.complete(tag, rowCount)` or `cap.error(sqlstate, message)`.
  *   (d) session end — `recorder.onSessionEnd(session, reason)` (or via the listener).
@@ -124,7 +126,7 @@ export class Recorder implements DecisionListener {
       gateway: this.gateway,
       principal: { authMethod: p.authMethod, groups: p.groups, issuer: p.issuer, subject: p.subject, tokenId: p.tokenId ?? null },
       session: s.id,
-      time: new Date(s.startedAt ?? this.#now()).toISOString(),
+      time: isoTime(s.startedAt ?? this.#now()),
       type: 'session.start',
     };
     this.store.append(event);
@@ -143,12 +145,12 @@ export class Recorder implements DecisionListener {
       analysis: analysisRecord(verdict.analysis),
       approval: opts.approval ?? null,
       decision: decisionRecord(verdict.decision),
-      params: opts.params ? [...opts.params] : null,
+      params: opts.params ?? null,
       session: s.id,
       sql,
       statement: n,
       subject: s.principal.subject,
-      time: new Date(this.#now()).toISOString(),
+      time: isoTime(this.#now()),
       type: 'statement',
     };
     const capture = new ResultCapture(this.#emitResult, s.id, n, opts.approvalWaitMs ?? 0, this.#caps, this.#now);
@@ -182,13 +184,13 @@ export class Recorder implements DecisionListener {
     const state = this.#sessions.get(s.id);
     this.#sessions.delete(s.id);
     state?.open?.error('08006', `the session ended (${reason}) before the statement completed`);
-    this.store.append({ reason, session: s.id, time: new Date(this.#now()).toISOString(), type: 'session.end' });
+    this.store.append({ reason, session: s.id, time: isoTime(this.#now()), type: 'session.end' });
   }
 
   /** Closes, as `gateway-restart`, the sessions this gateway started and never ended. */
   async recover(): Promise<string[]> {
     const open = (await this.store.openSessions(this.gateway)).filter((id) => !this.#sessions.has(id));
-    const time = new Date(this.#now()).toISOString();
+    const time = isoTime(this.#now());
     for (const id of open) this.store.append({ reason: 'gateway-restart', session: id, time, type: 'session.end' });
     await this.store.flush();
     return open;

@@ -1,3 +1,4 @@
+import { isoTime } from './event-time.js';
 import type { ResultColumn, StatementResultEvent } from './events.js';
 
 export interface ResultCaps {
@@ -14,7 +15,7 @@ export interface ResultCaps {
  * then queued for the store (asynchronously — the statement itself is already durable).
  *
  * @example
- *   const cap = recorder.statement(session, sql, verdict);   // (await it for PostgreSQL)
+ *   const cap = await recorder.statement(session, sql, verdict);
  *   cap.columns(['id', 'email']);
  *   for (const r of rows) cap.row(r);
  *   cap.complete('SELECT 2', 2);
@@ -121,7 +122,7 @@ export class ResultCapture {
       session: this.#session,
       statement: this.#statement,
       tag,
-      time: new Date(this.#now()).toISOString(),
+      time: isoTime(this.#now()),
       timings: { approvalWaitMs: this.#approvalWaitMs, executionMs },
       truncated: this.#truncated,
       type: 'statement.result',

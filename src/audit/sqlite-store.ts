@@ -12,11 +12,18 @@ import type { AuditStore, SessionQuery, StoreWriterOptions } from './store.js';
 /**
  * The embedded store: one SQLite file in WAL mode with `synchronous=NORMAL`.
  *
- * Every write is a synchronous better-sqlite3 transaction, so when `appendDurable` returns the
- * event is committed to the WAL: it survives the gateway process being killed (the OS holds
- * the written pages). Under NORMAL, the WAL is fsynced at checkpoints, not at each commit, so a
- * power loss or kernel crash may lose the last commits; `synchronous=FULL` would close that gap
- * at the cost of one fsync per statement. docs/audit.md states this trade.
+ * Group commit: every event that arrives within one event-loop turn — statements waiting to go
+ * upstream, results, session starts and ends — is sealed and committed in one transaction on
+ * the next `setImmediate`, and the promises `appendDurable` handed out in that turn resolve
+ * after its COMMIT. A commit costs whole WAL pages for every B-tree it touches, so one per turn
+ * instead of one per statement is most of what recording costs; the statements of a turn wait
+ * for nothing but the end of that turn.
+ *
+ * A resolved `appendDurable` means the transaction is committed to the WAL: it survives the
+ * gateway process being killed (the OS holds the written pages). Under NORMAL, the WAL is
+ * fsynced at checkpoints, not at each commit, so a power loss or kernel crash may lose the last
+ * commits; `synchronous=FULL` would close that gap at the cost of one fsync per batch.
+ * docs/audit.md states this trade.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -43,6 +50,14 @@ const DIALECT: Dialect = { p: () => '?', t: (n) => n };
 /** Pending asynchronous events beyond this are dropped (and reported) rather than growing without bound. */
 const MAX_PENDING = 10_000;
 const RETRY_MS = 1000;
+/**
+ * How long a result or session event may wait for a statement to share its commit. Under load
+ * one always comes within the turn; when none does, this bounds what a killed process loses of
+ * results (never of statements, which are committed before they go upstream).
+ */
+const ASYNC_DELAY_MS = 10;
+/** Queued events beyond this are committed without waiting for a statement. */
+const ASYNC_BATCH = 1000;
 
 export class SqliteStore implements AuditStore {
   readonly kind = 'sqlite' as const;
@@ -59,7 +74,12 @@ export class SqliteStore implements AuditStore {
   #failure: string | undefined;
   #lastOpenAttempt = 0;
   #pending: AuditEvent[] = [];
-  #flushScheduled = false;
+  /** The durable events among #pending: a failed commit refuses them instead of retrying them. */
+  #durable: AuditEvent[] = [];
+  /** Settled by the commit of #pending; created by the first durable event of a batch. */
+  #waiters: Waiters | undefined;
+  #immediate = false;
+  #delayed = false;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -153,11 +173,16 @@ export class SqliteStore implements AuditStore {
     this.#insert!.run(r.seq, r.timeMs, r.type, r.session, r.statement, r.subject, r.connection, r.action, r.prevHash, r.hash, r.body);
   }
 
-  appendDurable(event: AuditEvent): void {
-    // Queued events ride along so the chain keeps arrival order (session.start before its statements).
-    const batch = this.#pending.length ? [...this.#pending, event] : [event];
-    this.#commit(batch);
-    this.#pending = [];
+  /**
+   * Queues the event for this turn's batch; resolves once that batch is committed. Throws at
+   * once, without queueing, when the store is already known to be down or closed.
+   */
+  appendDurable(event: AuditEvent): Promise<void> {
+    this.#writable();
+    this.#pending.push(event);
+    this.#durable.push(event);
+    this.#scheduleNow();
+    return (this.#waiters ??= waiters()).promise;
   }
 
   append(event: AuditEvent): void {
@@ -166,30 +191,69 @@ export class SqliteStore implements AuditStore {
       return;
     }
     this.#pending.push(event);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => {
-        this.#flushScheduled = false;
-        this.#flushPending();
-      });
+    if (this.#pending.length >= ASYNC_BATCH) this.#scheduleNow();
+    else if (!this.#delayed && !this.#immediate) {
+      this.#delayed = true;
+      setTimeout(this.#onDelayed, ASYNC_DELAY_MS);
     }
   }
 
-  #flushPending(): void {
+  #scheduleNow(): void {
+    if (this.#immediate) return;
+    this.#immediate = true;
+    // setImmediate, not a microtask: the batch then holds everything this turn's socket reads produced.
+    setImmediate(this.#onImmediate);
+  }
+
+  readonly #onImmediate = (): void => {
+    this.#immediate = false;
+    this.#flushQueued();
+  };
+
+  readonly #onDelayed = (): void => {
+    this.#delayed = false;
+    this.#flushQueued();
+  };
+
+  #flushQueued(): void {
     if (this.#pending.length === 0 || this.#closed) return;
     try {
-      this.#commit(this.#pending);
-      this.#pending = [];
+      this.#commitPending();
     } catch (e) {
-      this.#opts.onAsyncError(e as Error);
+      // Durable callers got the error through their promise; queued events have no one else to tell.
+      if (this.#pending.length) this.#opts.onAsyncError(e as Error);
     }
+  }
+
+  /**
+   * Commits the queue in one transaction and settles its waiters. On failure the durable events
+   * are dropped — their callers are told and refuse the statement, so a later batch must not
+   * record them as if they had run — and the queued ones stay for the next attempt.
+   */
+  #commitPending(forceCheckpoint = false): void {
+    const events = this.#pending;
+    const durable = this.#durable;
+    const w = this.#waiters;
+    this.#pending = [];
+    this.#durable = [];
+    this.#waiters = undefined;
+    try {
+      this.#commit(events, forceCheckpoint);
+    } catch (e) {
+      if (durable.length === 0) this.#pending = events;
+      else {
+        const refused = new Set(durable);
+        this.#pending = events.filter((ev) => !refused.has(ev));
+      }
+      w?.reject(e as Error);
+      throw e;
+    }
+    w?.resolve();
   }
 
   flush(): Promise<void> {
-    if (this.#pending.length === 0) return Promise.resolve();
     try {
-      this.#commit(this.#pending);
-      this.#pending = [];
+      this.flushSync();
       return Promise.resolve();
     } catch (e) {
       return Promise.reject(e as Error);
@@ -211,8 +275,13 @@ export class SqliteStore implements AuditStore {
         return;
       }
     }
-    if (this.#pending.length) this.#flushPending();
-    else if (this.#db && this.#failure === undefined) {
+    if (this.#pending.length) {
+      try {
+        this.#commitPending();
+      } catch (e) {
+        this.#opts.onAsyncError(e as Error);
+      }
+    } else if (this.#db && this.#failure === undefined) {
       try {
         this.#commit([]);
       } catch (e) {
@@ -299,12 +368,9 @@ export class SqliteStore implements AuditStore {
     });
   }
 
-  /** Commits anything queued, synchronously; throws like appendDurable. */
+  /** Commits anything queued, synchronously; throws ERR_AUDIT_UNAVAILABLE when it cannot. */
   flushSync(): void {
-    if (this.#pending.length) {
-      this.#commit(this.#pending);
-      this.#pending = [];
-    }
+    if (this.#pending.length) this.#commitPending();
   }
 
   close(): Promise<void> {
@@ -312,18 +378,37 @@ export class SqliteStore implements AuditStore {
     if (this.#timer) clearInterval(this.#timer);
     let err: unknown;
     try {
-      if (!this.#opts.readOnly && this.#db && this.#failure === undefined) {
-        this.flushSync();
-        this.#commit([], true);
-      }
+      if (!this.#opts.readOnly && this.#db && this.#failure === undefined) this.#commitPending(true);
     } catch (e) {
       err = e;
     }
     this.#closed = true;
+    // A store that was already down leaves its last batch unwritten: its statements must not wait forever.
+    this.#waiters?.reject(new PortcullisError('ERR_AUDIT_UNAVAILABLE', `the audit store ${this.location} is closed`));
+    this.#waiters = undefined;
     this.#db?.close();
     this.#db = undefined;
     return err === undefined ? Promise.resolve() : Promise.reject(err as Error);
   }
+}
+
+interface Waiters {
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/** One promise per batch, not per statement: every caller of the batch awaits the same commit. */
+function waiters(): Waiters {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Each caller handles the rejection on its own chain; this one must not count as unhandled.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }
 
 function attempt<T>(fn: () => T): Promise<T> {

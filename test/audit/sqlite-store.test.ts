@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { Recorder } from '../../src/audit/recorder.js';
+import { openStore } from '../../src/audit/open-store.js';
+import { parseAuditConfig } from '../../src/audit/schema.js';
+import { allow, session } from './audit-fixtures.js';
 import { storeConformance } from './store-conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-audit-'));
@@ -10,4 +16,57 @@ let n = 0;
 
 storeConformance('sqlite', {
   fresh: async () => ({ store: `sqlite:${join(dir, `audit-${++n}.db`)}` }),
+});
+
+test('sqlite: the statements of one turn share one commit, and each waits for it', async () => {
+  const config = parseAuditConfig({ store: `sqlite:${join(dir, `audit-${++n}.db`)}` });
+  const rec = await Recorder.open(config, { gateway: 'gw' });
+  const reader = openStore(config, { readOnly: true });
+  try {
+    // Eight sessions, as eight clients would be: one session's next statement would end its last result.
+    const sessions = Array.from({ length: 8 }, () => session());
+    const pending = sessions.map((x, i) => rec.statement(x, `SELECT ${i}`, allow()));
+    assert.ok(pending.every((p) => p instanceof Promise));
+    // Nothing is committed inside the turn: the batch waits for setImmediate.
+    assert.equal((await reader.sessionEvents(sessions.map((x) => x.id))).length, 0);
+    const caps = await Promise.all(pending);
+    const ids = sessions.map((x) => x.id);
+    assert.equal((await reader.sessionEvents(ids, { types: ['statement'] })).length, 8);
+    // A result with no statement after it is still committed, shortly.
+    caps[0]!.complete('SELECT 1');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await reader.sessionEvents(ids, { types: ['statement.result'] })).length, 1);
+  } finally {
+    await reader.close();
+    await rec.close();
+  }
+});
+
+test('sqlite: a failed commit refuses its statements and never records them later', async () => {
+  const path = join(dir, `audit-${++n}.db`);
+  const config = parseAuditConfig({ store: `sqlite:${path}` });
+  const rec = await Recorder.open(config, { gateway: 'gw' });
+  const s = session();
+  rec.onSessionStart(s);
+  await rec.statement(s, 'SELECT 1', allow());
+  // Another writer holds the write lock past busy_timeout: the batch's COMMIT cannot happen.
+  const blocker = new Database(path);
+  blocker.pragma('busy_timeout = 0');
+  blocker.exec('BEGIN IMMEDIATE');
+  try {
+    const refused = rec.statement(s, 'SELECT 2', allow());
+    await assert.rejects(Promise.resolve(refused), (e: Error & { code?: string }) => e.code === 'ERR_AUDIT_UNAVAILABLE');
+  } finally {
+    blocker.exec('ROLLBACK');
+    blocker.close();
+  }
+  await rec.statement(s, 'SELECT 3', allow());
+  await rec.close();
+  const reader = openStore(config, { readOnly: true });
+  try {
+    const sql = (await reader.sessionEvents([s.id], { types: ['statement'] })).map((r) => (JSON.parse(r.body) as { sql: string }).sql);
+    assert.deepEqual(sql, ['SELECT 1', 'SELECT 3']);
+  } finally {
+    await reader.close();
+  }
 });
