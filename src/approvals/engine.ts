@@ -102,12 +102,12 @@ export class ApprovalsEngine implements ApproveStage, DecisionListener {
       const spent = opts.scope === 'statement' ? this.store.spendGrant(fingerprint, now) : undefined;
       if (spent) return { decision: { action: 'allow', rule: d.rule }, approval: note(spent, `request ${spent.id}`) };
       const open = this.store.pendingFor(fingerprint, now);
-      if (open) return refuse(d.rule, `approval request ${open.id} for this statement is still pending (${this.#votesText(open)}); send the identical statement again once it is approved — ${this.link(open.id)}`);
+      if (open) return refuse(d.rule, `approval request ${open.id} for this statement is still pending (${this.#votesText(open)}); send the identical statement again once it is approved — ${this.link(open.id)}`, open.id);
     }
 
     const r = this.#create(input, opts, approvers, mode, fingerprint, now);
     if (mode === 'return') {
-      return refuse(d.rule, `${d.reason}. Approval requested: request ${r.id} at ${this.link(r.id)}; once a reviewer approves it, send the identical statement again on connection "${r.connection}" — it will run once`);
+      return refuse(d.rule, `${d.reason}. Approval requested: request ${r.id} at ${this.link(r.id)}; once a reviewer approves it, send the identical statement again on connection "${r.connection}" — it will run once`, r.id);
     }
     const waitMs = Math.min(opts.timeout, opts.expires);
     input.onHold?.(r.id, `awaiting approval: request ${r.id} at ${this.link(r.id)} (rule "${d.rule}"; waiting up to ${Math.round(waitMs / 1000)} s)`);
@@ -288,10 +288,10 @@ function note(r: ApprovalRequest, what: string): ApprovalNote {
   return { approver: yes.map((v) => v.voter).join(', '), decision: 'approved', time: r.decidedAt ?? new Date().toISOString(), comment: comments.length > 0 ? `${what}: ${comments.join('; ')}` : what };
 }
 
-function deny(rule: string, reason: string): DenyDecision {
-  return { action: 'deny', rule, code: 'ERR_APPROVAL_REQUIRED', reason };
+function deny(rule: string, reason: string, requestId?: string): DenyDecision {
+  return { action: 'deny', rule, code: 'ERR_APPROVAL_REQUIRED', reason, ...(requestId ? { requestId } : {}) };
 }
 
-function refuse(rule: string, reason: string): ApprovalOutcome {
-  return { decision: deny(rule, reason) };
+function refuse(rule: string, reason: string, requestId?: string): ApprovalOutcome {
+  return { decision: deny(rule, reason, requestId) };
 }

@@ -13,13 +13,14 @@ const FRONTENDS = ['pgwire', 'http', 'mcp', 'snowflake'] as const;
  * language does not depend on this engine; it is validated here, once, at start.
  *
  * `mode` is one mode for every frontend, or one per frontend (`{ pgwire: hold, mcp: return }`):
- * an interactive psql session can wait, an agent whose tool calls time out cannot.
+ * an interactive psql session can wait, an agent whose tool calls time out cannot. Absent, it
+ * is `hold` on the PostgreSQL wire and `return` on HTTP and MCP.
  */
 export const reviewSchema = z
   .object({
     approvers: z.array(z.string().min(1)).min(1).optional().describe('groups whose members may approve; approvals.default_approvers when absent'),
     approvals: z.number().int().min(1).max(10).default(1),
-    mode: z.union([z.enum(WAIT_MODES), z.partialRecord(z.enum(FRONTENDS), z.enum(WAIT_MODES))]).default('hold'),
+    mode: z.union([z.enum(WAIT_MODES), z.partialRecord(z.enum(FRONTENDS), z.enum(WAIT_MODES))]).optional(),
     timeout: durationSchema.default(120_000).describe('hold: how long the session waits'),
     expires: durationSchema.default(15 * 60_000).describe('how long a request may be decided'),
     scope: z.enum(['statement', 'window']).default('statement'),
@@ -77,5 +78,7 @@ export function parseReview(rule: string, raw: unknown): ReviewOptions {
 
 export function modeFor(o: ReviewOptions, frontend: string): WaitMode {
   if (typeof o.mode === 'string') return o.mode;
-  return (o.mode as Partial<Record<string, WaitMode>>)[frontend] ?? 'hold';
+  // A database session can wait; an agent's HTTP/MCP tool call would time out first.
+  const fallback: WaitMode = frontend === 'pgwire' ? 'hold' : 'return';
+  return (o.mode as Partial<Record<string, WaitMode>> | undefined)?.[frontend] ?? fallback;
 }

@@ -24,6 +24,8 @@ export interface DenyDecision {
   readonly rule: string;
   /** Shown to the caller: written for the agent and the person behind it. */
   readonly reason: string;
+  /** Return-mode review: the approval request a reviewer must approve before a retry runs. */
+  readonly requestId?: string | undefined;
   readonly code: 'ERR_POLICY_DENIED' | 'ERR_ANALYSIS_FAILED' | 'ERR_APPROVAL_REQUIRED' | 'ERR_RATE_LIMITED' | 'ERR_TOKEN_EXPIRED' | 'ERR_AUDIT_UNAVAILABLE';
 }
 

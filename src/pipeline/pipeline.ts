@@ -157,6 +157,19 @@ export class PipelineSession {
   }
 
   /** analyze → decide → approve. A promise only while a held statement waits for a person. */
+  /**
+   * analyze → decide only, for explain tools and catalog filters: nothing is held for review,
+   * recorded or run, and the session's PREPARE names are left untouched.
+   */
+  explain(sql: string, params?: readonly (string | null)[]): Verdict {
+    const analysis = this.#stages.analyze.openSession().analyze(sql);
+    const p = this.principal;
+    if (p.expiresAt !== undefined && Date.now() >= p.expiresAt) {
+      return { decision: { action: 'deny', rule: 'identity', code: 'ERR_TOKEN_EXPIRED', reason: 'your token has expired; reconnect with a fresh one' }, analysis };
+    }
+    return { decision: this.#stages.decide.decide({ principal: p, client: this.client, connection: this.connection, analysis, params }), analysis };
+  }
+
   admit(sql: string, params?: readonly (string | null)[], hooks?: AdmitHooks): Verdict | Promise<Verdict> {
     const analysis = this.#analysis.analyze(sql);
     const decision = this.#decide(analysis, params);
@@ -199,7 +212,7 @@ export class PipelineSession {
     const d = this.#stages.decide.decide({ principal: p, client: this.client, connection: this.connection, analysis, params });
     if (d.action === 'review' && !this.#stages.approve) {
       // Without an approvals engine a held statement cannot wait for anyone.
-      return { action: 'deny', rule: d.rule, code: 'ERR_APPROVAL_REQUIRED', reason: `requires approval: ${d.reason}` };
+      return { action: 'deny', rule: d.rule, code: 'ERR_APPROVAL_REQUIRED', reason: `requires approval, and approvals are not configured on this gateway, so nothing was queued: ${d.reason}` };
     }
     return d;
   }

@@ -105,19 +105,54 @@ test('HTTP query API: the same statement, approved, runs once; a changed stateme
     }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));
   const sql = "UPDATE orders SET state = 'void' WHERE id = 5";
   const first = await post(sql);
-  assert.equal(first.status, 403);
-  assert.equal(first.json.error.code, 'ERR_APPROVAL_REQUIRED');
-  const id = UUID.exec(first.json.error.message)![0];
+  assert.equal(first.status, 202);
+  assert.equal(first.json.status, 'pending_approval');
+  assert.equal(first.json.decision.code, 'ERR_APPROVAL_REQUIRED');
+  const id = first.json.request_id as string;
+  assert.match(id, UUID);
   const shown = (await api(gw, 'alice', `/api/approvals/${id}`)).json;
   assert.equal(shown.requester.subject, 'key:agent');
   assert.equal(shown.mode, 'return');
   assert.equal(shown.estimated_rows === null || shown.estimated_rows === 1, true);
   await vote(gw, 'alice', id, 'approve', 'fine');
-  assert.equal((await post("UPDATE orders SET state = 'void' WHERE id = 6")).status, 403);
+  // A changed statement is not covered by the grant: it becomes a request of its own.
+  const changed = await post("UPDATE orders SET state = 'void' WHERE id = 6");
+  assert.equal(changed.status, 202);
+  assert.notEqual(changed.json.request_id, id);
   const retry = await post(sql);
   assert.equal(retry.status, 200);
   assert.equal(retry.json.row_count, 1);
   assert.equal(await state(5), 'void');
-  assert.equal((await post(sql)).status, 403);
+  // The grant is spent: the same statement again needs a new approval.
+  const again = await post(sql);
+  assert.equal(again.status, 202);
+  assert.notEqual(again.json.request_id, id);
   assert.equal(await state(6), 'open');
+});
+
+test('MCP: query returns pending_approval with the request id; after approval wait_for_approval runs it once and returns its rows', async () => {
+  const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+  const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+  const client = new Client({ name: 'approvals-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.httpUrl}/mcp`), { requestInit: { headers: { authorization: `Bearer ${gw.keys.agent}` } } }));
+  try {
+    const sql = "UPDATE orders SET state = 'void' WHERE id = 7 RETURNING id, state";
+    const held = (await client.callTool({ name: 'query', arguments: { connection: 'main', sql } })) as { isError?: boolean; structuredContent?: Record<string, unknown> };
+    assert.ok(!held.isError);
+    assert.equal(held.structuredContent?.status, 'pending_approval');
+    const id = held.structuredContent?.request_id as string;
+    assert.match(id, UUID);
+    const status = (await client.callTool({ name: 'approval_status', arguments: { request_id: id } })) as { structuredContent?: Record<string, unknown> };
+    assert.equal(status.structuredContent?.status, 'pending_approval');
+    assert.equal(await state(7), 'open');
+    setTimeout(() => void vote(gw, 'alice', id, 'approve', 'ok for #7'), 300);
+    const done = (await client.callTool({ name: 'wait_for_approval', arguments: { request_id: id, timeout_seconds: 20 } })) as { isError?: boolean; structuredContent?: Record<string, unknown> };
+    assert.ok(!done.isError, JSON.stringify(done));
+    assert.deepEqual(done.structuredContent?.rows, [['7', 'void']]);
+    assert.equal(await state(7), 'void');
+    const twice = (await client.callTool({ name: 'wait_for_approval', arguments: { request_id: id, timeout_seconds: 1 } })) as { isError?: boolean };
+    assert.ok(twice.isError, 'a used grant does not run again');
+  } finally {
+    await client.close();
+  }
 });

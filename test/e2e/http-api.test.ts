@@ -89,7 +89,7 @@ test('a statement under review is refused with ERR_APPROVAL_REQUIRED while appro
   assert.equal(res.status, 403);
   const body = (await res.json()) as { error: { code: string; message: string } };
   assert.equal(body.error.code, 'ERR_APPROVAL_REQUIRED');
-  assert.match(body.error.message, /writes are checked by a person.*approvals are not enabled/);
+  assert.match(body.error.message, /approvals are not configured on this gateway.*writes are checked by a person/);
   assert.equal((await db.exec('SELECT count(*) FROM customers WHERE id = 5000')).trim(), '0');
 });
 

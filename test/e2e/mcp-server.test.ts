@@ -147,6 +147,7 @@ function sharedCases(connect: () => Promise<Client>): void {
     const r = await call(client, 'query', { connection: 'main', sql: 'SELECT id, name, email IS NULL AS no_email FROM customers WHERE id = $1', params: [7] });
     assert.ok(!r.isError, text(r));
     assert.deepEqual(r.structuredContent, {
+      status: 'ok',
       columns: [
         { name: 'id', type_oid: 23 },
         { name: 'name', type_oid: 25 },

@@ -53,8 +53,12 @@ export async function handleQuery(res: ServerResponse, deps: DriverDeps, auth: A
     }
     case 'refused': {
       const d = outcome.decision;
-      const message = d.code === 'ERR_APPROVAL_REQUIRED' ? `${d.reason} — approvals are not enabled on this gateway yet, so the statement was not queued` : d.reason;
-      sendError(res, d.code, message, {
+      if (d.requestId !== undefined) {
+        // Return mode: queued for a reviewer; the identical request runs once approved.
+        sendJson(res, 202, { status: 'pending_approval', request_id: d.requestId, message: d.reason, decision: decisionJson(d) });
+        return;
+      }
+      sendError(res, d.code, d.reason, {
         extra: { decision: decisionJson(d) },
         ...(d.code === 'ERR_TOKEN_EXPIRED' ? { headers: { 'www-authenticate': challenge() } } : {}),
       });

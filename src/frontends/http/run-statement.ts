@@ -9,6 +9,8 @@ import type { ClientInfo, Principal } from '../../pipeline/principal.js';
 export interface DriverDeps {
   readonly pipeline: Pipeline;
   readonly connectors: ReadonlyMap<string, Connector>;
+  /** Present when approvals are configured. */
+  readonly approvals?: import('./approvals-api.js').ApprovalsBackend | undefined;
 }
 
 export interface StatementRequest {
@@ -59,7 +61,7 @@ export async function explainStatement(deps: DriverDeps, principal: Principal, c
   connectorFor(deps, req.connection);
   const session = deps.pipeline.openSession(principal, client, req.connection);
   try {
-    return await session.admit(req.sql, req.params);
+    return session.explain(req.sql, req.params);
   } finally {
     session.close('request-complete');
   }

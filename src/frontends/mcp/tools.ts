@@ -22,6 +22,7 @@ export interface ToolContext {
 }
 
 const APPROVALS_OFF = 'approvals are not enabled on this gateway: statements that policy holds for review are refused with ERR_APPROVAL_REQUIRED instead of being queued, so there is no request to check';
+const SETTLED = new Set(['approved', 'denied', 'expired', 'withdrawn', 'abandoned', 'used']);
 
 const connection = z.string().min(1).max(63).describe('connection name, as listed by list_connections');
 const params = z
@@ -104,7 +105,8 @@ export function createMcpServer(ctx: ToolContext): McpServer {
       description:
         'Runs one SQL statement (PostgreSQL dialect) under your policy and returns columns, rows (values as text, masked where policy masks them), the row count, the decision and server notices. ' +
         `At most ${ctx.config.max_rows} rows and about ${ctx.config.max_bytes} bytes come back; \`truncated\` says when more existed — add WHERE/LIMIT or aggregate rather than paging through everything. ` +
-        'A refused statement returns an error result with the reason; rephrase it or ask a person for access. Statements that need approval are refused until approvals are enabled on this gateway.',
+        'A refused statement returns an error result with the reason; rephrase it or ask a person for access. ' +
+        'A statement that needs a person\'s approval returns status "pending_approval" with a request_id: call wait_for_approval with it, which returns the rows once approved.',
       inputSchema: {
         connection,
         sql: z.string().min(1).max(200_000).describe('one SQL statement; use $1, $2, … for values'),
@@ -112,6 +114,9 @@ export function createMcpServer(ctx: ToolContext): McpServer {
         max_rows: z.number().int().min(0).max(ctx.config.max_rows).optional().describe(`rows to return at most (default and maximum ${ctx.config.max_rows})`),
       },
       outputSchema: {
+        status: z.enum(['ok', 'pending_approval']).optional(),
+        request_id: z.string().optional(),
+        message: z.string().optional(),
         columns: z.array(z.object({ name: z.string(), type_oid: z.number() })),
         rows: z.array(z.array(z.string().nullable())),
         row_count: z.number().nullable(),
@@ -127,23 +132,15 @@ export function createMcpServer(ctx: ToolContext): McpServer {
     guard<{ connection: string; sql: string; params?: (string | number | boolean | null)[] | undefined; max_rows?: number | undefined }>('query', async (a, signal) => {
       const maxRows = a.max_rows ?? ctx.config.max_rows;
       const outcome = await runStatement(ctx.deps, ctx.principal, ctx.client, { connection: a.connection, sql: a.sql, params: textParams(a.params), maxRows, signal });
-      if (outcome.kind === 'refused') return refusal(outcome.decision);
+      if (outcome.kind === 'refused') {
+        const d = outcome.decision;
+        if (d.requestId !== undefined) {
+          return ok({ status: 'pending_approval', request_id: d.requestId, message: d.reason, columns: [], rows: [], row_count: null, command: '', truncated: false, decision: decisionJson(d), notices: [] });
+        }
+        return refusal(d);
+      }
       if (outcome.kind === 'failed') return failure(outcome.error, 'query', ctx.logger);
-      const r = outcome.result;
-      const fit = rowsWithinBytes(r.rows, ctx.config.max_bytes);
-      const byBytes = fit < r.rows.length;
-      const rows = byBytes ? r.rows.slice(0, fit) : r.rows;
-      const truncated = byBytes || r.truncated;
-      return ok({
-        columns: r.columns.map((c) => ({ name: c.name, type_oid: c.typeOid })),
-        rows,
-        row_count: byBytes ? rows.length : r.rowCount,
-        command: r.command,
-        truncated,
-        ...(truncated ? { truncated_by: byBytes ? 'bytes' : 'rows' } : {}),
-        decision: decisionJson(outcome.decision),
-        notices: r.notices,
-      });
+      return rowsResult(outcome, ctx);
     }),
   );
 
@@ -187,22 +184,46 @@ export function createMcpServer(ctx: ToolContext): McpServer {
     'approval_status',
     {
       title: 'Approval status',
-      description: `The state of a statement held for review. Not available yet: ${APPROVALS_OFF}.`,
+      description: ctx.deps.approvals
+        ? 'The state of an approval request (pending, approved, denied, expired, used), its votes and the reviewer comments.'
+        : `The state of a statement held for review. Not available: ${APPROVALS_OFF}.`,
       inputSchema: { request_id: z.string().min(1).max(100) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    guard<{ request_id: string }>('approval_status', async () => error(`${APPROVALS_OFF} [ERR_APPROVAL_REQUIRED]`)),
+    guard<{ request_id: string }>('approval_status', async (a) => {
+      const r = visibleRequest(ctx, a.request_id);
+      if (typeof r === 'string') return error(r);
+      return ok(requestJson(r));
+    }),
   );
 
   server.registerTool(
     'wait_for_approval',
     {
       title: 'Wait for approval',
-      description: `Waits for a held statement to be approved and returns its rows. Not available yet: ${APPROVALS_OFF}.`,
+      description: ctx.deps.approvals
+        ? 'Waits (up to timeout_seconds, default 60) for a reviewer to decide an approval request you made. Once approved, runs the statement (exactly once) and returns its rows like `query`; denied or expired, says why.'
+        : `Waits for a held statement to be approved and returns its rows. Not available: ${APPROVALS_OFF}.`,
       inputSchema: { request_id: z.string().min(1).max(100), timeout_seconds: z.number().int().min(1).max(300).optional() },
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
-    guard<{ request_id: string }>('wait_for_approval', async () => error(`${APPROVALS_OFF} [ERR_APPROVAL_REQUIRED]`)),
+    guard<{ request_id: string; timeout_seconds?: number | undefined }>('wait_for_approval', async (a, signal) => {
+      const deadline = Date.now() + (a.timeout_seconds ?? 60) * 1000;
+      let r = visibleRequest(ctx, a.request_id);
+      while (typeof r !== 'string' && r.status === 'pending' && Date.now() < deadline && !signal.aborted) {
+        await new Promise((res) => setTimeout(res, 250));
+        r = visibleRequest(ctx, a.request_id);
+      }
+      if (typeof r === 'string') return error(r);
+      if (r.status === 'pending') return ok(requestJson(r));
+      if (r.status !== 'approved') return error(`request ${r.id} is ${r.status}${lastComment(r)}; the statement did not run [ERR_APPROVAL_REQUIRED]`);
+      if (r.subject !== ctx.principal.subject) return error(`only the requester can run an approved statement [ERR_APPROVAL_REQUIRED]`);
+      const s = r.summary;
+      const outcome = await runStatement(ctx.deps, ctx.principal, ctx.client, { connection: s.connection, sql: s.sql, params: s.params ?? undefined, maxRows: ctx.config.max_rows, signal });
+      if (outcome.kind === 'refused') return refusal(outcome.decision);
+      if (outcome.kind === 'failed') return failure(outcome.error, 'wait_for_approval', ctx.logger);
+      return rowsResult(outcome, ctx);
+    }),
   );
 
   return server;
@@ -222,8 +243,7 @@ function error(text: string): CallToolResult {
 
 function refusal(d: DenyDecision): CallToolResult {
   const who = d.code === 'ERR_POLICY_DENIED' ? 'Denied by Portcullis policy' : 'Refused by Portcullis';
-  const approvals = d.code === 'ERR_APPROVAL_REQUIRED' ? ' (approvals are not enabled on this gateway, so nothing was queued)' : '';
-  return error(`${who} (rule "${d.rule}"): ${d.reason}${approvals} [${d.code}]`);
+  return error(`${who} (rule "${d.rule}"): ${d.reason} [${d.code}]`);
 }
 
 /** Errors a model can act on keep their words; anything else is logged and reported as internal. */
@@ -232,4 +252,55 @@ function failure(e: unknown, tool: string, logger: Logger): CallToolResult {
   if (isPortcullisError(e)) return error(`${e.message} [${e.code}]`);
   logger.error({ tool, err: e instanceof Error ? e.message : String(e) }, 'MCP tool failed');
   return error('internal error in the gateway; the details are in its log [ERR_INTERNAL]');
+}
+
+/** The query tool's success result, also returned by wait_for_approval. */
+function rowsResult(outcome: Extract<Awaited<ReturnType<typeof runStatement>>, { kind: 'result' }>, ctx: ToolContext): CallToolResult {
+  const r = outcome.result;
+  const fit = rowsWithinBytes(r.rows, ctx.config.max_bytes);
+  const byBytes = fit < r.rows.length;
+  const rows = byBytes ? r.rows.slice(0, fit) : r.rows;
+  const truncated = byBytes || r.truncated;
+  return ok({
+    status: 'ok',
+    columns: r.columns.map((c) => ({ name: c.name, type_oid: c.typeOid })),
+    rows,
+    row_count: byBytes ? rows.length : r.rowCount,
+    command: r.command,
+    truncated,
+    ...(truncated ? { truncated_by: byBytes ? 'bytes' : 'rows' } : {}),
+    decision: decisionJson(outcome.decision),
+    notices: r.notices,
+  });
+}
+
+type Request = NonNullable<ReturnType<NonNullable<DriverDeps['approvals']>['get']>>;
+
+/** The requester and the rule's approvers may see a request; anyone else learns nothing. */
+function visibleRequest(ctx: ToolContext, id: string): Request | string {
+  const backend = ctx.deps.approvals;
+  if (!backend) return `${APPROVALS_OFF} [ERR_APPROVAL_REQUIRED]`;
+  const r = backend.get(id);
+  const p = ctx.principal;
+  if (!r || (r.subject !== p.subject && !r.approvers.some((g) => p.groups.includes(g)))) return `no approval request ${JSON.stringify(id.slice(0, 100))} visible to you [ERR_NOT_FOUND]`;
+  return r;
+}
+
+function requestJson(r: Request): Record<string, unknown> {
+  return {
+    status: r.status === 'pending' ? 'pending_approval' : r.status,
+    request_id: r.id,
+    message: `request ${r.id} is ${r.status}: ${r.votes.length} of ${r.approvalsNeeded} approval(s)${lastComment(r)}`,
+    columns: [],
+    rows: [],
+    row_count: null,
+    command: '',
+    truncated: false,
+    notices: [],
+  };
+}
+
+function lastComment(r: Request): string {
+  const c = r.votes.at(-1)?.comment;
+  return c ? ` (reviewer: ${c})` : '';
 }
