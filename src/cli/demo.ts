@@ -29,10 +29,25 @@ export async function runDemo(opts: { port: number; httpPort?: number | undefine
       policy: {
         preset: 'read-only',
         rules: [
+          {
+            name: 'no-destructive',
+            what: { risks: ['destructive', 'privilege', 'file-access'] },
+            action: 'deny',
+            reason: 'destructive, privilege and file-access statements are not allowed through the demo gateway',
+          },
           { name: 'dba-may-write', who: { groups: ['dba'] }, what: { kinds: ['read', 'write', 'tcl', 'session'] }, action: 'allow' },
+          // An analyst's write waits for a DBA: held in the session on psql, queued for agents.
+          {
+            name: 'analyst-writes-need-review',
+            who: { groups: ['analysts'] },
+            what: { kinds: ['write'] },
+            action: 'review',
+            review: { approvers: ['dba'], timeout: '300s' },
+          },
           { name: 'analysts-read', who: { groups: ['analysts'] }, what: { kinds: ['read'] }, action: 'allow', max_rows: 1000 },
         ],
       },
+      approvals: {},
       // PII is masked for everyone but the DBA group, whatever the query does to it.
       masking: {
         hash_key: new Secret(randomBytes(32).toString('base64url'), 'generated'),
@@ -68,9 +83,18 @@ export async function runDemo(opts: { port: number; httpPort?: number | undefine
       '',
       'Try:  SELECT full_name, email, ssn, card_number FROM customers LIMIT 5;   -- masked for the analyst',
       "      SELECT upper(ssn) || '' AS x FROM customers LIMIT 3;                  -- still masked: lineage",
-      '      DELETE FROM orders;            -- refused for the analyst, with the rule that refused it',
+      "      UPDATE orders SET status = 'cancelled' WHERE id = 1;   -- as the analyst: waits for a DBA's approval",
       '      DROP TABLE customers;          -- refused for everyone',
       '',
+      ...(http
+        ? [
+            'Approve a held statement as the DBA (the analyst\'s psql shows the request id):',
+            `  curl -s http://${http.host}:${http.port}/api/approvals?status=pending -H "Authorization: Bearer ${adminKey}"`,
+            `  curl -s -X POST http://${http.host}:${http.port}/api/approvals/REQUEST_ID/approve -H "Authorization: Bearer ${adminKey}" \\`,
+            `       -H 'content-type: application/json' -d '{"comment":"ok"}'`,
+            '',
+          ]
+        : []),
       ...(http
         ? [
             `MCP for AI agents (Streamable HTTP) at http://${http.host}:${http.port}/mcp — e.g. Claude Code:`,

@@ -83,6 +83,24 @@ test('demo: starts, prints a working psql line, and stops cleanly on SIGINT', { 
     assert.equal(r.stdout.trim(), '500');
     const denied = await run('psql', ['-X', '-d', line[2]!, '-c', 'DELETE FROM orders'], { env });
     assert.match(denied.stderr, /permission denied by Portcullis policy/);
+
+    // An analyst's write waits in psql; the DBA approves it over the HTTP API; psql gets its result.
+    const dbaKey = [...out.matchAll(/PGPASSWORD='(pcs_[\w-]+)'/g)][1]![1]!;
+    const httpBase = /(http:\/\/127\.0\.0\.1:\d+)\/api\/approvals/.exec(out)![1]!;
+    const held = run('psql', ['-X', '-d', line[2]!, '-c', "UPDATE orders SET status = 'cancelled' WHERE id = 1 RETURNING status"], { env, timeoutMs: 60000 });
+    let id: string | undefined;
+    for (let i = 0; i < 100 && !id; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const list = (await (await fetch(`${httpBase}/api/approvals?status=pending`, { headers: { authorization: `Bearer ${dbaKey}` } })).json()) as { approvals: { id: string }[] };
+      id = list.approvals[0]?.id;
+    }
+    assert.ok(id, 'the held statement shows up as a pending request');
+    const voted = await fetch(`${httpBase}/api/approvals/${id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${dbaKey}`, 'content-type': 'application/json' }, body: '{"comment":"ok"}' });
+    assert.equal(voted.status, 200);
+    const done = await held;
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stderr, /awaiting approval: request/);
+    assert.match(done.stdout, /cancelled/);
   } finally {
     child.kill('SIGINT');
     const code = await new Promise((r) => child.once('exit', (c) => r(c)));
