@@ -156,3 +156,8 @@ test('MCP: query returns pending_approval with the request id; after approval wa
     await client.close();
   }
 });
+
+test('the OpenAPI document describes the approvals API when approvals are configured', async () => {
+  const doc = (await (await fetch(`${gw.httpUrl}/api/openapi.json`)).json()) as { paths: Record<string, unknown> };
+  for (const p of ['/api/approvals', '/api/approvals/{id}', '/api/approvals/{id}/approve', '/api/approvals/{id}/deny']) assert.ok(p in doc.paths, p);
+});

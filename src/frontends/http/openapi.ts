@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 description of the HTTP API, written by hand so it says exactly what the
  * handlers do. Served at `/api/openapi.json`.
  */
-export function openApiDocument(base: string, version: string): Record<string, unknown> {
+export function openApiDocument(base: string, version: string, features: { approvals?: boolean } = {}): Record<string, unknown> {
   const error = { $ref: '#/components/schemas/Error' };
   const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } });
   const unauthorized = {
@@ -30,7 +30,11 @@ export function openApiDocument(base: string, version: string): Record<string, u
             '200': { description: 'The statement ran.', content: { 'application/json': { schema: { $ref: '#/components/schemas/QueryResult' } } } },
             '400': errorResponse('The body is not JSON or does not match QueryRequest (ERR_PROTOCOL_VIOLATION).'),
             '401': unauthorized,
-            '403': errorResponse('Refused: ERR_POLICY_DENIED, ERR_ANALYSIS_FAILED, or ERR_APPROVAL_REQUIRED (the statement needs approval, and approvals are not enabled on this gateway); `decision` says which rule decided. ERR_AUTH_INSECURE_TRANSPORT when a credential arrives over plain HTTP from off-host.'),
+            '202': {
+              description: 'Held for review (approvals enabled, return mode): a reviewer must approve request `request_id`; then the identical request runs exactly once.',
+              content: { 'application/json': { schema: { type: 'object', required: ['status', 'request_id'], properties: { status: { const: 'pending_approval' }, request_id: { type: 'string' }, message: { type: 'string' }, decision: { $ref: '#/components/schemas/Decision' } } } } },
+            },
+            '403': errorResponse('Refused: ERR_POLICY_DENIED, ERR_ANALYSIS_FAILED, ERR_RATE_LIMITED, ERR_AUDIT_UNAVAILABLE, or ERR_APPROVAL_REQUIRED (needs approval, and approvals are not configured); `decision` says which rule decided. ERR_AUTH_INSECURE_TRANSPORT when a credential arrives over plain HTTP from off-host.'),
             '404': errorResponse('No connection with that name (ERR_UNKNOWN_CONNECTION).'),
             '413': errorResponse('The body is larger than the limit (ERR_MESSAGE_TOO_LARGE).'),
             '422': errorResponse('The database reported an error for the admitted statement (ERR_STATEMENT_FAILED, with its SQLSTATE).'),
@@ -61,6 +65,7 @@ export function openApiDocument(base: string, version: string): Record<string, u
           responses: { '200': { description: 'Up.', content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'ok' }, version: { type: 'string' } } } } } } },
         },
       },
+      ...(features.approvals ? approvalPaths(errorResponse) : {}),
       '/.well-known/oauth-protected-resource': {
         get: { operationId: 'resourceMetadata', summary: 'OAuth 2.0 Protected Resource Metadata (RFC 9728) for the gateway', security: [], responses: { '200': { description: 'The metadata document.' } } },
       },
@@ -128,5 +133,48 @@ export function openApiDocument(base: string, version: string): Record<string, u
         },
       },
     },
+  };
+}
+
+/** The approvals API, described only when approvals are configured (otherwise it is not mounted). */
+function approvalPaths(errorResponse: (d: string) => unknown): Record<string, unknown> {
+  return {
+    '/api/approvals': {
+        get: {
+          operationId: 'listApprovals',
+          summary: 'Approval requests you made or may decide (when approvals are configured)',
+          parameters: [
+            { name: 'status', in: 'query', schema: { enum: ['pending', 'approved', 'denied', 'expired', 'withdrawn', 'abandoned', 'used'] } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
+          ],
+          responses: { '200': { description: '`{ approvals: [...] }`, newest first, each with the reviewer summary (who, connection, SQL, facts, rule, estimate) and its votes.' }, '401': errorResponse('No or bad credential.') },
+        },
+      },
+    '/api/approvals/{id}': {
+        get: {
+          operationId: 'getApproval',
+          summary: 'One approval request',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          responses: { '200': { description: 'The request.' }, '404': errorResponse('No such request visible to you.') },
+        },
+      },
+    '/api/approvals/{id}/approve': {
+        post: {
+          operationId: 'approve',
+          summary: 'Approve a pending request (approver groups only; never your own)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string', maxLength: 2000 } } } } } },
+          responses: { '200': { description: 'The updated request.' }, '403': errorResponse('Not an approver, or your own request.'), '409': errorResponse('No longer pending.') },
+        },
+      },
+    '/api/approvals/{id}/deny': {
+        post: {
+          operationId: 'deny',
+          summary: 'Deny a pending request with a comment the requester sees',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string', maxLength: 2000 } } } } } },
+          responses: { '200': { description: 'The updated request.' }, '403': errorResponse('Not an approver, or your own request.'), '409': errorResponse('No longer pending.') },
+        },
+      },
   };
 }

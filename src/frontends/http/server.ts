@@ -18,6 +18,8 @@ import { readJsonBody } from './request-body.js';
 import type { DriverDeps } from './run-statement.js';
 import { APPROVALS_PATH, serveApprovals, type ApprovalsBackend } from './approvals-api.js';
 import { listenOn } from '../../util/listen.js';
+import type { ConsoleApp } from '../../web/console-app.js';
+import { isConsolePath } from './console-mount.js';
 
 export interface HttpFrontendOptions extends DriverDeps {
   readonly host: string;
@@ -40,6 +42,8 @@ export interface HttpFrontendOptions extends DriverDeps {
   readonly statementDeadlineMs?: number | undefined;
   /** Present when approvals are configured: mounts /api/approvals. */
   readonly approvals?: ApprovalsBackend | undefined;
+  /** Present when `console:` is configured: mounts /console/. */
+  readonly console?: ConsoleApp | undefined;
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -122,7 +126,7 @@ export class HttpFrontend {
         return;
       case '/api/openapi.json':
         if (!allow(x, method, ['GET', 'HEAD'])) return;
-        sendJson(x.res, 200, openApiDocument(x.base, o.version));
+        sendJson(x.res, 200, openApiDocument(x.base, o.version, { approvals: o.approvals !== undefined }));
         return;
       case METADATA_PATH:
       case `${METADATA_PATH}/mcp`:
@@ -153,6 +157,7 @@ export class HttpFrontend {
         return;
       }
       default:
+        if (o.console && isConsolePath(x.path)) return o.console.handle({ req: x.req, res: x.res, path: x.path, method, base: x.base, tls: this.#tls });
         if (o.approvals && (x.path === APPROVALS_PATH || x.path.startsWith(`${APPROVALS_PATH}/`))) return serveApprovals(x.req, x.res, x.path, method, o.approvals, () => this.#authenticate(x, 'http', ''), o.bodyLimit ?? DEFAULT_BODY_LIMIT);
         sendError(x.res, 'ERR_NOT_FOUND', `no endpoint ${x.path}; see ${x.base}/api/openapi.json`);
     }
