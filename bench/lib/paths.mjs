@@ -137,7 +137,7 @@ export async function startNodePipe(pg, { stats = false } = {}) {
  * service key passed through the environment (as in production) and in PGPASSWORD.
  * `audit: false` turns recording off (`--no-audit`), to tell the audit stage's cost apart.
  */
-export async function startPortcullis(pg, { preset, id, label, audit = true }) {
+export async function startPortcullis(pg, { preset, id, label, audit = true, extra = {} }) {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-gw-'));
   const port = await freePort();
   const key = 'pcs_' + randomBytes(32).toString('base64url');
@@ -151,6 +151,8 @@ export async function startPortcullis(pg, { preset, id, label, audit = true }) {
     // Recording is part of what Portcullis costs, so it stays on, in this gateway's own temp
     // dir: the default ./data/portcullis.db would be shared by both gateways and left behind.
     audit: audit ? { store: `sqlite:${join(dir, 'audit.db')}` } : { enabled: false },
+    // Other sections a benchmark needs (masking rules, …).
+    ...extra,
   };
   const file = join(dir, 'portcullis.yaml');
   // JSON is YAML; the file shows exactly what the gateway was given.

@@ -97,26 +97,22 @@ export class StrategyApplier {
  * value) stay hidden, so `keep_last: 4` on a four-digit PIN does not show the PIN.
  */
 export function partial(value: string, keepFirst: number | undefined, keepLast: number | undefined): string {
-  const email = EMAIL.exec(value);
-  if (email !== null && keepLast === undefined) {
-    const local = email[1]!;
-    const kf = Math.min(keepFirst ?? 1, Math.floor(local.length / 2));
-    return `${local.slice(0, kf)}***@${email[2]}`;
+  if (keepLast === undefined) {
+    const email = EMAIL.exec(value);
+    if (email !== null) {
+      const local = email[1]!;
+      const kf = Math.min(keepFirst ?? 1, Math.floor(local.length / 2));
+      return `${local.slice(0, kf)}***@${email[2]}`;
+    }
   }
+  // Most values (SSNs, card numbers, phones) are ASCII: work on char codes, no arrays.
+  const ascii = partialAscii(value, keepFirst, keepLast);
+  if (ascii !== undefined) return ascii;
   const chars = Array.from(value);
   const maskable = chars.map(isMaskable);
   let n = 0;
   for (const m of maskable) if (m) n++;
-  let first = keepFirst ?? 0;
-  let last = keepLast ?? (keepFirst === undefined ? 4 : 0);
-  const mustHide = Math.max(Math.min(4, n), Math.ceil(n / 3));
-  let over = first + last - (n - mustHide);
-  if (over > 0) {
-    const cut = Math.min(last, over);
-    last -= cut;
-    over -= cut;
-    first = Math.max(0, first - over);
-  }
+  const [first, last] = keepCounts(n, keepFirst, keepLast);
   let seen = 0;
   let out = '';
   for (let i = 0; i < chars.length; i++) {
@@ -127,6 +123,73 @@ export function partial(value: string, keepFirst: number | undefined, keepLast: 
     }
     out += seen < first || seen >= n - last ? c : '*';
     seen++;
+  }
+  return out;
+}
+
+/** How many maskable characters stay visible at each end: at least a third (and ≥4) is hidden. */
+function keepCounts(n: number, keepFirst: number | undefined, keepLast: number | undefined): [number, number] {
+  let first = keepFirst ?? 0;
+  let last = keepLast ?? (keepFirst === undefined ? 4 : 0);
+  const mustHide = Math.max(Math.min(4, n), Math.ceil(n / 3));
+  let over = first + last - (n - mustHide);
+  if (over > 0) {
+    const cut = Math.min(last, over);
+    last -= cut;
+    over -= cut;
+    first = Math.max(0, first - over);
+  }
+  return [first, last];
+}
+
+const asciiMaskable = (x: number): boolean => (x >= 48 && x <= 57) || ((x | 32) >= 97 && (x | 32) <= 122);
+const STAR = 42;
+let scratch = new Uint8Array(64);
+
+function partialAscii(value: string, keepFirst: number | undefined, keepLast: number | undefined): string | undefined {
+  const len = value.length;
+  let n = 0;
+  for (let i = 0; i < len; i++) {
+    const x = value.charCodeAt(i);
+    if (x >= 128) return undefined;
+    if (asciiMaskable(x)) n++;
+  }
+  const [first, last] = keepCounts(n, keepFirst, keepLast);
+  if (scratch.length < len) scratch = new Uint8Array(len * 2);
+  let seen = 0;
+  for (let i = 0; i < len; i++) {
+    const x = value.charCodeAt(i);
+    if (!asciiMaskable(x)) scratch[i] = x;
+    else {
+      scratch[i] = seen < first || seen >= n - last ? x : STAR;
+      seen++;
+    }
+  }
+  return Buffer.from(scratch.buffer, 0, len).toString('latin1');
+}
+
+/**
+ * `partial` straight on the wire bytes of an ASCII text value: the same result as `partial`,
+ * without decoding to a string and back. Undefined when the value is not plain ASCII, or may
+ * be an email (which keeps its domain), so the caller takes the string path.
+ */
+export function partialBytes(buf: Buffer, start: number, len: number, keepFirst: number | undefined, keepLast: number | undefined): Buffer | undefined {
+  let n = 0;
+  for (let i = start; i < start + len; i++) {
+    const x = buf[i]!;
+    if (x >= 128 || (x === 64 && keepLast === undefined)) return undefined;
+    if (asciiMaskable(x)) n++;
+  }
+  const [first, last] = keepCounts(n, keepFirst, keepLast);
+  const out = Buffer.allocUnsafe(len);
+  let seen = 0;
+  for (let i = 0; i < len; i++) {
+    const x = buf[start + i]!;
+    if (!asciiMaskable(x)) out[i] = x;
+    else {
+      out[i] = seen < first || seen >= n - last ? x : STAR;
+      seen++;
+    }
   }
   return out;
 }

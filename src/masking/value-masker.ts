@@ -1,4 +1,5 @@
 import type { StrategyApplier, MaskSpec } from './strategy.js';
+import { partialBytes } from './strategy.js';
 import type { TextScanner } from './text-scanner.js';
 import { ValueClass, binaryZero, isNumeric, textZero, valueClass, Oid } from './pg-types.js';
 
@@ -98,6 +99,10 @@ export function ruleBytesMasker(ctx: MaskerContext, t: ColumnType, spec: MaskSpe
       // The hot path: the same replacement bytes every time.
       const fixed = Buffer.from(spec.replacement ?? '****', 'utf8');
       return () => fixed;
+    }
+    if (spec.strategy === 'partial' && valueClass(t.typeOid, 0) === ValueClass.Text) {
+      const slow = viaString(ruleStringMasker(ctx, t, spec), 0);
+      return (buf, start, length) => partialBytes(buf, start, length, spec.keepFirst, spec.keepLast) ?? slow(buf, start, length);
     }
     return viaString(ruleStringMasker(ctx, t, spec), 0);
   }

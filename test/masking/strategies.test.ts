@@ -51,3 +51,22 @@ test('the most restrictive of two presentations wins', () => {
   assert.equal(stricter({ strategy: 'clear' }, { strategy: 'hash' }).strategy, 'hash');
   assert.equal(stricter({ strategy: 'partial', keepLast: 4 }, { strategy: 'partial', keepLast: 2 }).keepLast, 2);
 });
+
+test('partial on wire bytes equals partial on strings for ASCII values, and defers otherwise', async () => {
+  const { partial, partialBytes } = await import('../../src/masking/strategy.js');
+  const cases: [string, number | undefined, number | undefined][] = [
+    ['123-45-6789', undefined, 4],
+    ['4111 1111 1111 1111', undefined, 4],
+    ['4111111111111111', 2, 4],
+    ['+1 (555) 010-9999', undefined, 2],
+    ['ab', undefined, 4],
+    ['', undefined, 4],
+    ['x-y-z', 1, undefined],
+  ];
+  for (const [v, kf, kl] of cases) {
+    const b = Buffer.from(`##${v}##`);
+    assert.equal(partialBytes(b, 2, Buffer.byteLength(v), kf, kl)?.toString('latin1'), partial(v, kf, kl), v);
+  }
+  assert.equal(partialBytes(Buffer.from('jürgen-1234'), 0, 12, undefined, 4), undefined);
+  assert.equal(partialBytes(Buffer.from('a@example.com'), 0, 13, undefined, undefined), undefined);
+});
