@@ -15,6 +15,7 @@ import { createMaskingEngine } from './masking/index.js';
 import { maskQueryResult } from './masking/result-masker.js';
 import { openApprovals } from './approvals/open.js';
 import type { ApprovalsEngine } from './approvals/engine.js';
+import { LiveSessions } from './web/live-sessions.js';
 
 /**
  * Wiring only: builds connectors, the pipeline and the frontends from a validated config.
@@ -45,15 +46,19 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   // ── approvals: review decisions wait for a person (issue 7) ──────────────────────────
   const approvals = openApprovals({ ...config, policy: config.policy }, audit, connectors, logger.child({ stage: 'approvals' }));
   // ── end approvals ─────────────────────────────────────────────────────────────────────
+  const policy = createPolicyEngine(config.policy);
+  // The console lists who is connected now; only built when the console is configured.
+  const live = config.console ? new LiveSessions() : undefined;
+  if (config.console && !config.listen.http) logger.warn('console: is configured but listen.http is not; the console is not served');
   const pipeline = new Pipeline({
     identify: createIdentifier(config.identities),
     analyze: analyzer,
-    decide: createPolicyEngine(config.policy),
+    decide: policy,
     limits: createLimits(config.policy),
     policyHasLimits: config.policy.rules.some((r) => r.max_rows !== undefined || r.timeout !== undefined),
     record: recorder,
     approve: approvals,
-    listeners: [...(recorder ? [recorder] : []), ...(approvals ? [approvals] : [])],
+    listeners: [...(recorder ? [recorder] : []), ...(approvals ? [approvals] : []), ...(live ? [live] : [])],
     mask: masking.enabled ? { maskResult: (result, ctx) => maskQueryResult(masking, result, ctx) } : undefined,
   });
 
@@ -82,7 +87,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   // ── HTTP listener: query API and MCP at /mcp (issue 8) ───────────────────────────────
   if (config.listen.http) {
     const { startHttpListener } = await import('./frontends/http/start.js');
-    const http = await startHttpListener(config, pipeline, connectors, logger.child({ frontend: 'http' }), masking, approvals);
+    const http = await startHttpListener(config, pipeline, connectors, logger.child({ frontend: 'http' }), masking, approvals, { approvals, audit: recorder?.query, analyze: analyzer, policy, live });
     if (http) {
       if (approvals && approvals.consoleUrl === undefined) approvals.consoleUrl = `${config.listen.http.tls ? 'https' : 'http'}://${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port}`;
       listening.push({ frontend: 'http', host: http.host, port: http.port });

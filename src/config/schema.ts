@@ -6,6 +6,7 @@ import { auditSchema } from '../audit/schema.js';
 import { maskingSchema } from '../masking/schema.js';
 import { mcpConfigSchema } from '../frontends/mcp/mcp-config.js';
 import { approvalsSchema, notificationsSchema } from '../approvals/schema.js';
+import { consoleSchema } from '../web/console-config.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -99,6 +100,7 @@ export const configSchema = z
     mcp: mcpConfigSchema.optional(),
     approvals: approvalsSchema.optional(),
     notifications: notificationsSchema.optional(),
+    console: consoleSchema.optional(),
   })
   .strict();
 

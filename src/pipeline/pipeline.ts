@@ -108,6 +108,8 @@ export class PipelineSession {
   readonly #analysis: AnalysisSession;
   readonly #release: () => void;
   #closed = false;
+  /** Set by a frontend that can end this session on request (the console's end-session). */
+  terminate: ((reason: string) => void) | undefined;
 
   constructor(stages: PipelineStages, listeners: DecisionListener[], principal: Principal, client: ClientInfo, connection: string, release: () => void) {
     this.#stages = stages;

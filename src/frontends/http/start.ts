@@ -7,6 +7,7 @@ import { readMcpConfig } from '../mcp/mcp-config.js';
 import { HttpFrontend } from './server.js';
 import type { ApprovalsBackend } from './approvals-api.js';
 import type { MaskingEngine } from '../../masking/index.js';
+import { mountConsole, type ConsoleWiring } from './console-mount.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 export const VERSION = pkg.version;
@@ -19,6 +20,7 @@ export async function startHttpListener(
   logger: Logger,
   masking?: MaskingEngine,
   approvals?: ApprovalsBackend,
+  consoleWiring?: ConsoleWiring,
 ): Promise<{ host: string; port: number; close(): Promise<void> } | undefined> {
   const l = config.listen.http;
   if (!l) return undefined;
@@ -36,6 +38,7 @@ export async function startHttpListener(
     issuers: config.identities.oidc.map((o) => o.issuer),
     scopes: [...new Set(config.identities.oidc.flatMap((o) => o.required_scopes))],
     approvals,
+    console: mountConsole(config, connectors, logger, consoleWiring),
     // describe_table marks the columns this principal will only ever see masked.
     maskedColumns:
       masking && masking.enabled

@@ -139,6 +139,8 @@ export class PgRelay implements Cancellable {
       this.#expiryTimer = setTimeout(() => this.#expire(), Math.min(Math.max(exp - Date.now(), 0), 0x7fffffff));
       this.#expiryTimer.unref();
     }
+    // The console's end-session: the client hears why, at the next message boundary if it can.
+    this.#session.terminate = (reason) => this.#endWithFatal(errorFields('ERR_POLICY_DENIED', `an administrator ended this session: ${reason}`, 'FATAL'), 'ended-by-admin');
     if (this.#up.leftover) upSock.unshift(this.#up.leftover);
     // The connector hands the socket over paused so no byte is lost between owners.
     upSock.resume();
