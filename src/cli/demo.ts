@@ -48,6 +48,8 @@ export async function runDemo(opts: { port: number; httpPort?: number | undefine
         ],
       },
       approvals: {},
+      // The demo has no identity provider: the console offers a name-and-groups form (loopback only).
+      console: { dev_sign_in: true, reviewers: ['dba'], auditors: ['dba', 'auditors'], admins: ['dba'] },
       // PII is masked for everyone but the DBA group, whatever the query does to it.
       masking: {
         hash_key: new Secret(randomBytes(32).toString('base64url'), 'generated'),
@@ -88,7 +90,8 @@ export async function runDemo(opts: { port: number; httpPort?: number | undefine
       '',
       ...(http
         ? [
-            'Approve a held statement as the DBA (the analyst\'s psql shows the request id):',
+            `Web console (reviewers approve, auditors replay): http://${http.host}:${http.port}/console/  — dev sign-in: any name, group "dba"`,
+            'Or approve a held statement as the DBA over the API (the analyst\'s psql shows the request id):',
             `  curl -s http://${http.host}:${http.port}/api/approvals?status=pending -H "Authorization: Bearer ${adminKey}"`,
             `  curl -s -X POST http://${http.host}:${http.port}/api/approvals/REQUEST_ID/approve -H "Authorization: Bearer ${adminKey}" \\`,
             `       -H 'content-type: application/json' -d '{"comment":"ok"}'`,
