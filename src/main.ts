@@ -14,6 +14,7 @@ import { parseAuditConfig } from './audit/schema.js';
 import { createMaskingEngine } from './masking/index.js';
 import { maskQueryResult } from './masking/result-masker.js';
 import { openApprovals } from './approvals/open.js';
+import { recordConsoleActionsWith } from './web/action-log.js';
 import type { ApprovalsEngine } from './approvals/engine.js';
 import { LiveSessions } from './web/live-sessions.js';
 
@@ -44,7 +45,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const recorder = audit.enabled ? await Recorder.open(audit, { logger: logger.child({ stage: 'audit' }) }) : undefined;
   if (!recorder) logger.warn('audit.enabled is false: sessions and statements are NOT recorded');
   // ── approvals: review decisions wait for a person (issue 7) ──────────────────────────
-  const approvals = openApprovals({ ...config, policy: config.policy }, audit, connectors, logger.child({ stage: 'approvals' }));
+  const approvals = openApprovals({ ...config, policy: config.policy }, audit, connectors, logger.child({ stage: 'approvals' }), recorder);
+  recordConsoleActionsWith(recorder ? (a) => recorder.recordAction(a) : undefined);
   // ── end approvals ─────────────────────────────────────────────────────────────────────
   const policy = createPolicyEngine(config.policy);
   // The console lists who is connected now; only built when the console is configured.

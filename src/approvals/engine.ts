@@ -25,6 +25,8 @@ export interface ApprovalsEngineOptions {
   readonly connectors: ReadonlyMap<string, Connector>;
   readonly logger?: Logger | undefined;
   readonly now?: (() => number) | undefined;
+  /** Every request, vote and use goes to the audit log as an `action` event. */
+  readonly audit?: { recordAction(a: { session: string; actor: { subject: string; groups: readonly string[] }; action: string; target: string | null; detail?: Record<string, string | number | boolean | null> | null }): void } | undefined;
 }
 
 interface Waiter {
@@ -61,12 +63,15 @@ export class ApprovalsEngine implements ApproveStage, DecisionListener {
   readonly #background = new Set<Promise<void>>();
   readonly notifier: WebhookNotifier;
 
+  readonly #audit: ApprovalsEngineOptions['audit'];
+
   constructor(o: ApprovalsEngineOptions) {
     this.store = o.store;
     this.#config = o.config;
     this.#connectors = o.connectors;
     this.#log = o.logger ?? silentLogger;
     this.#now = o.now ?? Date.now;
+    this.#audit = o.audit;
     this.gateway = o.config.instance ?? hostname();
     this.consoleUrl = o.config.console_url?.replace(/\/+$/, '');
     this.notifier = new WebhookNotifier(o.notifications?.webhooks ?? [], this.#log);
@@ -100,7 +105,10 @@ export class ApprovalsEngine implements ApproveStage, DecisionListener {
     const fingerprint = grantKey(p.subject, input.session.connection, input.sql, input.params);
     if (mode === 'return') {
       const spent = opts.scope === 'statement' ? this.store.spendGrant(fingerprint, now) : undefined;
-      if (spent) return { decision: { action: 'allow', rule: d.rule }, approval: note(spent, `request ${spent.id}`) };
+      if (spent) {
+        this.#audit?.recordAction({ session: input.session.id, actor: { subject: p.subject, groups: p.groups }, action: 'approval.used', target: spent.id, detail: { rule: d.rule, mode: 'return' } });
+        return { decision: { action: 'allow', rule: d.rule }, approval: note(spent, `request ${spent.id}`) };
+      }
       const open = this.store.pendingFor(fingerprint, now);
       if (open) return refuse(d.rule, `approval request ${open.id} for this statement is still pending (${this.#votesText(open)}); send the identical statement again once it is approved — ${this.link(open.id)}`, open.id);
     }
@@ -149,6 +157,7 @@ export class ApprovalsEngine implements ApproveStage, DecisionListener {
     if (!voter.groups.some((g) => r.approvers.includes(g))) throw new PortcullisError('ERR_POLICY_DENIED', `only members of ${r.approvers.join(', ')} may decide request ${id}`);
     const now = this.#now();
     this.store.vote(id, { voter: voter.subject, vote, comment, timeMs: now });
+    this.#audit?.recordAction({ session: r.summary.session, actor: { subject: voter.subject, groups: voter.groups }, action: 'approval.vote', target: id, detail: { vote, comment, rule: r.rule } });
     if (vote === 'deny') {
       if (this.store.transition(id, 'pending', 'denied', now)) this.#settle(id, 'approval.denied');
       return this.store.get(id)!;
@@ -197,6 +206,7 @@ export class ApprovalsEngine implements ApproveStage, DecisionListener {
       summary: reviewSummary(input),
     });
     const created = this.store.get(id)!;
+    this.#audit?.recordAction({ session: s.id, actor: { subject: s.principal.subject, groups: s.principal.groups }, action: 'approval.requested', target: id, detail: { rule: input.decision.rule, mode, scope: opts.scope, approvers: approvers.join(',') } });
     // The estimate runs upstream and may take a moment; reviewers are told once it is in.
     const job = this.#estimate(created, input).then(
       () => this.notifier.notify('approval.requested', this.store.get(id) ?? created, this.link(id)),
@@ -225,6 +235,7 @@ export class ApprovalsEngine implements ApproveStage, DecisionListener {
     if (r.status === 'approved') {
       // The held statement is the grant's one use.
       if (r.scope === 'statement') this.store.transition(id, 'approved', 'used', this.#now());
+      this.#audit?.recordAction({ session: r.summary.session, actor: { subject: r.subject, groups: [] }, action: 'approval.used', target: id, detail: { rule: r.rule, mode: 'hold' } });
       w.resolve({ decision: { action: 'allow', rule: r.rule }, approval: note(r, `request ${id}`) });
       return;
     }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Connector } from '../connectors/connector.js';
 import type { AuditConfig } from '../audit/schema.js';
 import type { PolicyConfig } from '../policy/schema.js';
-import { ApprovalsEngine } from './engine.js';
+import { ApprovalsEngine, type ApprovalsEngineOptions } from './engine.js';
 import type { ApprovalsConfig, NotificationsConfig } from './schema.js';
 import { ApprovalStore } from './store.js';
 
@@ -21,6 +21,7 @@ export function openApprovals(
   audit: AuditConfig | undefined,
   connectors: ReadonlyMap<string, Connector>,
   logger: Logger,
+  recorder?: ApprovalsEngineOptions['audit'],
 ): ApprovalsEngine | undefined {
   if (!config.approvals) return undefined;
   return new ApprovalsEngine({
@@ -29,6 +30,7 @@ export function openApprovals(
     notifications: config.notifications,
     rules: config.policy.rules,
     connectors,
+    audit: recorder,
     logger,
   });
 }

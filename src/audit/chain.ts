@@ -120,6 +120,8 @@ function eventRow(seq: number, event: AuditEvent, prevHash: string, hash: string
       return { seq, timeMs, type, session, statement: event.statement, subject: null, connection: null, action: null, prevHash, hash, body };
     case 'session.end':
       return { seq, timeMs, type, session, statement: null, subject: null, connection: null, action: null, prevHash, hash, body };
+    case 'action':
+      return { seq, timeMs, type, session, statement: null, subject: event.actor.subject, connection: null, action: null, prevHash, hash, body };
   }
 }
 

@@ -3,14 +3,14 @@ import type { Decision } from '../pipeline/decision.js';
 import type { ClientInfo, Principal } from '../pipeline/principal.js';
 
 /**
- * The four audit events, each with a fixed shape (Teleport's `common/audit.go` is the model):
+ * The audit events, each with a fixed shape (Teleport's `common/audit.go` is the model):
  * every field is always present, `null` when it does not apply, so a failure changes values,
  * never the shape, and a SIEM can index the same columns for every row.
  *
  * Times are ISO-8601 UTC strings; durations are milliseconds. Builders write object literals
  * in sorted key order, which makes hashing them cheap (see fastCanonicalJson).
  */
-export type AuditEvent = SessionStartEvent | StatementEvent | StatementResultEvent | SessionEndEvent;
+export type AuditEvent = SessionStartEvent | StatementEvent | StatementResultEvent | SessionEndEvent | ActionEvent;
 export type AuditEventType = AuditEvent['type'];
 
 export interface SessionStartEvent {
@@ -174,4 +174,22 @@ export function analysisRecord(a: Analysis): StatementEvent['analysis'] {
     analysisRecords.set(a, r);
   }
   return r;
+}
+
+/**
+ * A person or the gateway acting on something other than a statement: an approval requested,
+ * voted on or used; a reviewer signing in to the console, replaying or ending a session.
+ * `session` is the session the action concerns, or `console:<subject>` / `approvals` when none.
+ */
+export interface ActionEvent {
+  readonly type: 'action';
+  readonly session: string;
+  readonly time: string;
+  readonly actor: { readonly subject: string; readonly groups: readonly string[] };
+  /** e.g. `approval.requested`, `approval.vote`, `approval.used`, `console.sign-in`. */
+  readonly action: string;
+  /** What was acted on: a request id, a session id; null when nothing in particular. */
+  readonly target: string | null;
+  /** Small, credential-free details (a vote and its comment, the rule). */
+  readonly detail: Readonly<Record<string, string | number | boolean | null>> | null;
 }

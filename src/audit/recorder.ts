@@ -6,7 +6,7 @@ import type { Verdict } from '../pipeline/decision.js';
 import type { ClientInfo, Principal } from '../pipeline/principal.js';
 import { silentLogger } from '../util/logger.js';
 import type { AnchorRow } from './checkpoint.js';
-import { analysisRecord, decisionRecord, type ApprovalRecord, type AuditEvent, type SessionStartEvent, type StatementEvent } from './events.js';
+import { analysisRecord, decisionRecord, type ActionEvent, type ApprovalRecord, type AuditEvent, type SessionStartEvent, type StatementEvent } from './events.js';
 import { isoTime } from './event-time.js';
 import { openStore } from './open-store.js';
 import { AuditQuery } from './query.js';
@@ -188,6 +188,18 @@ export class Recorder implements DecisionListener {
   }
 
   /** Closes, as `gateway-restart`, the sessions this gateway started and never ended. */
+  /**
+   * Records an action (approvals, console). Queued with the next commit, never throws: a lost
+   * action record is logged, and the chain still verifies.
+   */
+  recordAction(a: { session: string; actor: { subject: string; groups: readonly string[] }; action: string; target: string | null; detail?: ActionEvent['detail'] }): void {
+    try {
+      this.store.append({ action: a.action, actor: { groups: [...a.actor.groups], subject: a.actor.subject }, detail: a.detail ?? null, session: a.session, target: a.target, time: isoTime(this.#now()), type: 'action' });
+    } catch (e) {
+      this.#log.warn({ err: (e as Error).message, action: a.action }, 'audit: could not record an action');
+    }
+  }
+
   async recover(): Promise<string[]> {
     const open = (await this.store.openSessions(this.gateway)).filter((id) => !this.#sessions.has(id));
     const time = isoTime(this.#now());

@@ -161,3 +161,17 @@ test('the OpenAPI document describes the approvals API when approvals are config
   const doc = (await (await fetch(`${gw.httpUrl}/api/openapi.json`)).json()) as { paths: Record<string, unknown> };
   for (const p of ['/api/approvals', '/api/approvals/{id}', '/api/approvals/{id}/approve', '/api/approvals/{id}/deny']) assert.ok(p in doc.paths, p);
 });
+
+test('every request, vote and use is an action event in the audit log, and the chain verifies', async () => {
+  const { verifyStore } = await import('../../src/audit/verify.js');
+  const store = gw.gateway.recorder!.store;
+  await store.flush();
+  const rows = await store.scan(0, 100_000);
+  const actions = rows.filter((r) => r.type === 'action').map((r) => JSON.parse(r.body) as { action: string; target: string; actor: { subject: string }; detail: Record<string, unknown> });
+  const kinds = new Set(actions.map((a) => a.action));
+  for (const k of ['approval.requested', 'approval.vote', 'approval.used']) assert.ok(kinds.has(k), `${k} recorded`);
+  const vote = actions.find((a) => a.action === 'approval.vote')!;
+  assert.equal(vote.actor.subject, 'key:alice');
+  assert.equal(vote.detail.vote, 'approve');
+  assert.equal((await verifyStore(store)).ok, true);
+});
