@@ -26,11 +26,14 @@ export async function maskQueryResult(
   } catch {
     catalog = undefined; // unknown lineage: masked conservatively below
   }
-  const lineage = catalog ? sqlLineage(ctx.sql, catalog).filter((s) => s.columns.length > 0 || !s.exact).at(-1) : undefined;
+  let allTableColumns = true;
   const columns: ResultColumn[] = result.columns.map((c) => {
     const src = catalog && c.tableOid !== 0 ? catalog.columnByOid(c.tableOid, c.attnum) : undefined;
+    if (src?.isTable !== true) allTableColumns = false;
     return { name: c.name, typeOid: c.typeOid, format: 0, source: src ? `${src.schema}.${src.table}.${src.column}` : undefined, sourceIsTable: src?.isTable };
   });
+  // Plain table columns carry their own source; only computed columns need the parse.
+  const lineage = catalog && !allTableColumns ? sqlLineage(ctx.sql, catalog).filter((s) => s.columns.length > 0 || !s.exact).at(-1) : undefined;
   const plan = engine.planMasking({ columns, lineage, profiles: ctx.profiles, groups: ctx.groups });
   const notices = result.notices.map((n) => engine.maskText(n) ?? n);
   if (plan === null) return { ...result, notices };

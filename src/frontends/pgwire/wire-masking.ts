@@ -101,11 +101,16 @@ export class WireMasking {
   }
 
   plan(stmt: MaskedStatement, fields: readonly RowField[], resultIndex: number): MaskPlan | null {
+    let allTableColumns = true;
     const columns: ResultColumn[] = fields.map((f) => {
       const src = f.tableOid !== 0 ? this.#catalog.columnByOid(f.tableOid, f.attnum) : undefined;
+      if (src?.isTable !== true) allTableColumns = false;
       return { name: f.name, typeOid: f.typeOid, format: f.format, source: src ? `${src.schema}.${src.table}.${src.column}` : undefined, sourceIsTable: src?.isTable };
     });
-    return this.engine.planMasking({ columns, lineage: this.#resultLineage(stmt.sql, resultIndex), profiles: stmt.profiles, groups: this.#groups });
+    // PostgreSQL names a table OID only for a plain column reference, so such a column's value
+    // is that column's own: lineage (a parse per statement text) is needed only for the rest.
+    const lineage = allTableColumns ? undefined : this.#resultLineage(stmt.sql, resultIndex);
+    return this.engine.planMasking({ columns, lineage, profiles: stmt.profiles, groups: this.#groups });
   }
 
   /** COPY … TO STDOUT: columns come from lineage, the format from the statement's options. */
