@@ -16,7 +16,7 @@ import { denialFields, errorFields } from './wire-errors.js';
 import type { Cancellable } from './cancel-keys.js';
 import { limitsOf, truncatedTag, type Limits } from './statement-limits.js';
 import { newExecution, parseDataRow, parseRowDescription, recordableParams, type Execution, type ExecutionKind, type Portal, type Prepared } from './executions.js';
-import { parseRowFields, type MaskedStatement, type WireMasking } from './wire-masking.js';
+import type { MaskedStatement, WireMasking } from './wire-masking.js';
 import { isInPlace } from '../../masking/index.js';
 
 /**
@@ -408,7 +408,7 @@ export class PgRelay implements Cancellable {
                 const t = parseRowDescription(buf, start, end);
                 x.binary = t.binary;
                 x.sink?.columns(t.names, t.binary?.map((b) => (b ? 'binary' : 'text')));
-                if (this.#masking) x.plan = x.stmt ? this.#masking.plan(x.stmt, parseRowFields(buf, start, end), x.resultIndex++) : null;
+                if (this.#masking) x.plan = x.stmt ? this.#masking.planFor(x.stmt, buf, start, end, x.resultIndex++) : null;
               }
               return KEEP;
             }

@@ -40,6 +40,12 @@ export class WireMasking {
   #loading: Promise<void> | undefined;
   /** Lineage per SQL text for the current catalog; cleared when the catalog changes. */
   readonly #lineage = new Map<string, StatementLineage[]>();
+  /**
+   * Plans by RowDescription bytes (+ profiles, + SQL when lineage was needed): a repeated
+   * statement costs a lookup, not a plan. A plan is used by one result at a time on this
+   * connection (results arrive in order), so sharing it across executions is safe.
+   */
+  readonly #plans = new Map<string, MaskPlan | null>();
   /** What DECLARE/PREPARE defined, for FETCH/EXECUTE later in the session. */
   readonly #defined = new Map<string, StatementLineage>();
 
@@ -61,6 +67,18 @@ export class WireMasking {
     this.#connector.invalidateCatalog?.();
     this.#catalog = CatalogSnapshot.unknown(Date.now(), 'reloading after DDL');
     this.#lineage.clear();
+    this.#plans.clear();
+    this.refresh();
+  }
+
+  #lastForced = 0;
+
+  /** At most every few seconds: new tables appear soon, and a flood of them costs one load. */
+  #reloadSoon(): void {
+    const now = Date.now();
+    if (now - this.#lastForced < 5000 || this.#loading) return;
+    this.#lastForced = now;
+    this.#connector.invalidateCatalog?.();
     this.refresh();
   }
 
@@ -74,6 +92,7 @@ export class WireMasking {
           if (c !== this.#catalog) {
             this.#catalog = c;
             this.#lineage.clear();
+            this.#plans.clear();
           }
         },
         () => {},
@@ -100,17 +119,41 @@ export class WireMasking {
     return s;
   }
 
+  /** The plan for a RowDescription frame `buf[start, end)`, cached per shape. */
+  planFor(stmt: MaskedStatement, buf: Buffer, start: number, end: number, resultIndex: number): MaskPlan | null {
+    const shape = buf.toString('latin1', start + 5, end) + '\0' + (stmt.profiles?.join(',') ?? '');
+    let plan = this.#plans.get(shape);
+    if (plan !== undefined) return plan;
+    const lineageKey = shape + '\0' + stmt.sql + '\0' + resultIndex;
+    plan = this.#plans.get(lineageKey);
+    if (plan !== undefined) return plan;
+    const fields = parseRowFields(buf, start, end);
+    const r = this.#plan(stmt, fields, resultIndex);
+    if (this.#plans.size >= LINEAGE_CACHE) this.#plans.clear();
+    // Shapes whose columns are all plain table columns never depend on the SQL text.
+    this.#plans.set(r.lineageUsed ? lineageKey : shape, r.plan);
+    return r.plan;
+  }
+
   plan(stmt: MaskedStatement, fields: readonly RowField[], resultIndex: number): MaskPlan | null {
+    return this.#plan(stmt, fields, resultIndex).plan;
+  }
+
+  #plan(stmt: MaskedStatement, fields: readonly RowField[], resultIndex: number): { plan: MaskPlan | null; lineageUsed: boolean } {
     let allTableColumns = true;
+    let unknownTable = false;
     const columns: ResultColumn[] = fields.map((f) => {
       const src = f.tableOid !== 0 ? this.#catalog.columnByOid(f.tableOid, f.attnum) : undefined;
+      if (f.tableOid !== 0 && src === undefined) unknownTable = true;
       if (src?.isTable !== true) allTableColumns = false;
       return { name: f.name, typeOid: f.typeOid, format: f.format, source: src ? `${src.schema}.${src.table}.${src.column}` : undefined, sourceIsTable: src?.isTable };
     });
     // PostgreSQL names a table OID only for a plain column reference, so such a column's value
     // is that column's own: lineage (a parse per statement text) is needed only for the rest.
+    // A table the snapshot has never seen was created since it loaded: fetch a fresh one.
+    if (unknownTable) this.#reloadSoon();
     const lineage = allTableColumns ? undefined : this.#resultLineage(stmt.sql, resultIndex);
-    return this.engine.planMasking({ columns, lineage, profiles: stmt.profiles, groups: this.#groups });
+    return { plan: this.engine.planMasking({ columns, lineage, profiles: stmt.profiles, groups: this.#groups }), lineageUsed: !allTableColumns };
   }
 
   /** COPY … TO STDOUT: columns come from lineage, the format from the statement's options. */
