@@ -1,20 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rng } from '../helpers/rng.js';
 import { MessageScanner, KEEP, TAKEN, PAUSE, type ScanSink } from '../../src/codecs/pgwire/message-scanner.js';
 import { MessageWriter } from '../../src/codecs/pgwire/writer.js';
 
-/** A random-but-repeatable byte source, so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
 
 function msg(code: number, body: string | Buffer): Buffer {
   const b = typeof body === 'string' ? Buffer.from(body + '\0') : body;

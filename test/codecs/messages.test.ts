@@ -1,22 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rng } from '../helpers/rng.js';
 import { ProtocolError } from '../../src/codecs/pgwire/body-reader.js';
 import { MessageWriter } from '../../src/codecs/pgwire/writer.js';
 import { parseStartupPacket, startupPacketLength } from '../../src/codecs/pgwire/startup.js';
 import { parseBind, parseParse, parsePassword, parseQuery, parseTarget } from '../../src/codecs/pgwire/frontend-messages.js';
 import { parseErrorFields, writeErrorLike } from '../../src/codecs/pgwire/error-fields.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-}
 
 const startup = new MessageWriter().begin(0).int32(196608).cstring('user').cstring('alice').cstring('database').cstring('warehouse').cstring('application_name').cstring('psql').int8(0).end().take();
 const parse = new MessageWriter().begin(0x50).cstring('s1').cstring('SELECT $1::int').int16(1).int32(23).end().take();

@@ -8,13 +8,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { SignJWT } from 'jose';
 import pg from 'pg';
 import { startPostgres, type PgCluster } from '../helpers/pg-cluster.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { makeTestCerts, type TestCerts } from '../helpers/certs.js';
 import { run } from '../helpers/run.js';
-import { AUDIENCE, startIdp, type Idp } from '../identity/oidc-harness.js';
+import { AUDIENCE, startIdp, type Idp, forgeToken } from '../identity/oidc-harness.js';
 
 let db: PgCluster;
 let idp: Idp;
@@ -54,17 +53,8 @@ function tls(): pg.ClientConfig['ssl'] {
   return { ca: readFileSync(certs.caCert, 'utf8'), servername: 'localhost' };
 }
 
-/** A token signed with the provider's real, published key, with the claims a test needs. */
 function forge(claims: Record<string, unknown>, expiresInSeconds: number): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ groups: ['analysts'], ...claims })
-    .setProtectedHeader({ alg: 'RS256', kid: idp.key.kid })
-    .setIssuer(idp.issuer)
-    .setAudience(AUDIENCE)
-    .setSubject('forged-but-validly-signed')
-    .setIssuedAt(now)
-    .setExpirationTime(now + expiresInSeconds)
-    .sign(idp.key.privateKey);
+  return forgeToken(idp, claims, expiresInSeconds);
 }
 
 const tokens: string[] = [];

@@ -11,14 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { SignJWT } from 'jose';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startPostgres, type PgCluster } from '../helpers/pg-cluster.js';
 import { gatewayConfig, startTestGateway, type TestGateway, type TestGatewayOptions } from '../helpers/gateway.js';
-import { AUDIENCE, startIdp, type Idp } from '../identity/oidc-harness.js';
+import { AUDIENCE, startIdp, type Idp, forgeToken } from '../identity/oidc-harness.js';
 
 let db: PgCluster;
 let idp: Idp;
@@ -78,15 +77,7 @@ async function call(client: Client, name: string, args: Record<string, unknown>)
 }
 
 function forge(claims: Record<string, unknown>, expiresInSeconds: number): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ groups: ['analysts'], ...claims })
-    .setProtectedHeader({ alg: 'RS256', kid: idp.key.kid })
-    .setIssuer(idp.issuer)
-    .setAudience(AUDIENCE)
-    .setSubject('forged-but-validly-signed')
-    .setIssuedAt(now)
-    .setExpirationTime(now + expiresInSeconds)
-    .sign(idp.key.privateKey);
+  return forgeToken(idp, claims, expiresInSeconds);
 }
 
 /** The cases every transport must pass, given a connected client whose identity is in "analysts". */

@@ -129,3 +129,20 @@ export async function startIdp(): Promise<Idp> {
   idp.rotate(await newSigningKey());
   return idp;
 }
+
+/**
+ * A token signed with the provider's real, published key and the claims a test needs (groups
+ * default to analysts): for expiry and group cases the provider's own grant can't produce.
+ */
+export async function forgeToken(idp: Idp, claims: Record<string, unknown>, expiresInSeconds: number): Promise<string> {
+  const { SignJWT } = await import('jose');
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ groups: ['analysts'], ...claims })
+    .setProtectedHeader({ alg: 'RS256', kid: idp.key.kid })
+    .setIssuer(idp.issuer)
+    .setAudience(AUDIENCE)
+    .setSubject('forged-but-validly-signed')
+    .setIssuedAt(now)
+    .setExpirationTime(now + expiresInSeconds)
+    .sign(idp.key.privateKey);
+}
