@@ -49,4 +49,6 @@ export interface Verdict {
   readonly analysis: Analysis;
   /** Present when the approve stage decided a `review`: recorded with the statement. */
   readonly approval?: ApprovalNote | undefined;
+  /** How long the statement waited for a person (hold mode), in milliseconds. */
+  readonly approvalWaitMs?: number | undefined;
 }

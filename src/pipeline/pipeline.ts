@@ -150,7 +150,7 @@ export class PipelineSession {
     if (!rec) return { verdict: v, sink: undefined };
     let sink: ResultSink | Promise<ResultSink>;
     try {
-      sink = rec.statement(this, sql, v, { params: params ?? null, approval: v.approval ?? null });
+      sink = rec.statement(this, sql, v, { params: params ?? null, approval: v.approval ?? null, approvalWaitMs: v.approvalWaitMs });
     } catch (e) {
       return auditRefusal(v, e);
     }
@@ -182,9 +182,11 @@ export class PipelineSession {
   }
 
   #approve(sql: string, params: readonly (string | null)[] | undefined, analysis: Analysis, decision: ReviewDecision, hooks: AdmitHooks | undefined): Verdict | Promise<Verdict> {
+    const started = performance.now();
     const out = this.#stages.approve!.review({ session: this, sql, params, analysis, decision, onHold: hooks?.onHold });
     const done = (o: ApprovalOutcome): Verdict => {
-      const verdict: Verdict = o.approval ? { decision: o.decision, analysis, approval: o.approval } : { decision: o.decision, analysis };
+      const waited = out instanceof Promise ? Math.round(performance.now() - started) : 0;
+      const verdict: Verdict = o.approval ? { decision: o.decision, analysis, approval: o.approval, approvalWaitMs: waited } : { decision: o.decision, analysis, approvalWaitMs: waited };
       for (const l of this.#listeners) l.onDecision?.(this, sql, verdict);
       return verdict;
     };

@@ -69,7 +69,7 @@ export interface RecordedSession {
  * PortcullisError('ERR_AUDIT_UNAVAILABLE') when the store cannot write and policy says refuse.
  */
 export interface RecordStage {
-  statement(session: RecordedSession, sql: string, verdict: Verdict, opts: { params?: readonly (string | null)[] | null; approval?: ApprovalNote | null }): ResultSink | Promise<ResultSink>;
+  statement(session: RecordedSession, sql: string, verdict: Verdict, opts: { params?: readonly (string | null)[] | null; approval?: ApprovalNote | null; approvalWaitMs?: number | undefined }): ResultSink | Promise<ResultSink>;
 }
 
 /** A statement policy held for review, as the approve stage receives it. */

@@ -113,6 +113,9 @@ test('psql: hold, then approve — the waiting client gets its rows and the sess
   assert.equal(ev.decision.action, 'allow');
   assert.deepEqual({ approver: ev.approval.approver, decision: ev.approval.decision }, { approver: 'key:alice', decision: 'approved' });
   assert.match(ev.approval.comment, new RegExp(`request ${req.id}: ticket OPS-1`));
+  // The result records how long the statement waited for the reviewer.
+  const result = rows.map((x) => JSON.parse(x.body)).find((e) => e.type === 'statement.result' && e.statement === ev.statement && e.session === ev.session);
+  assert.ok(result.timings.approvalWaitMs > 0, `approval wait recorded: ${result.timings.approvalWaitMs}`);
 });
 
 test('pg: hold, then deny — 42501 with the reviewer\'s reason; the connection stays healthy', async () => {
