@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { PortcullisError, isPortcullisError } from '../../errors/portcullis-error.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import type { ClientInfo, FrontendName, Principal } from '../../pipeline/principal.js';
+import { isLoopbackAddress } from '../../util/loopback-address.js';
 
 export interface BearerAuthOptions {
   readonly pipeline: Pipeline;
@@ -27,7 +27,7 @@ export interface Authenticated {
  */
 export async function authenticateBearer(req: IncomingMessage, frontend: FrontendName, o: BearerAuthOptions): Promise<Authenticated> {
   const address = req.socket.remoteAddress ?? 'unknown';
-  if (!o.tls && !(o.allowInsecureLoopback && isLoopback(address))) {
+  if (!o.tls && !(o.allowInsecureLoopback && isLoopbackAddress(address))) {
     throw new PortcullisError(
       'ERR_AUTH_INSECURE_TRANSPORT',
       'this listener accepts bearer credentials over plain HTTP only from loopback with security.allow_insecure_loopback; configure listen.http.tls',
@@ -53,10 +53,4 @@ export function bearerChallenge(resourceMetadataUrl: string, e?: PortcullisError
   let h = `Bearer resource_metadata="${resourceMetadataUrl}"`;
   if (e?.code === 'ERR_AUTH_FAILED' || e?.code === 'ERR_TOKEN_EXPIRED') h += ', error="invalid_token", error_description="the access token is invalid or expired"';
   return h;
-}
-
-function isLoopback(address: string): boolean {
-  if (address === '::1') return true;
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return isIP(v4) === 4 && v4.startsWith('127.');
 }

@@ -1,9 +1,10 @@
-import { createServer, isIP, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { MessageWriter } from '../../codecs/pgwire/writer.js';
 import { listenOn } from '../../util/listen.js';
+import { isLoopbackAddress } from '../../util/loopback-address.js';
 import {
   AUTH_CLEARTEXT,
   AUTH_OK,
@@ -154,7 +155,7 @@ export class PgwireServer {
       if (params.has('options') && params.get('options')!.trim() !== '') {
         throw new PortcullisError('ERR_UNSUPPORTED_PROTOCOL', 'the startup "options" parameter would change server settings without analysis; set them with SQL instead');
       }
-      const loopback = isLoopback(address);
+      const loopback = isLoopbackAddress(address);
       if (!tls && !(loopback && o.allowInsecureLoopback)) {
         throw new PortcullisError(
           'ERR_AUTH_INSECURE_TRANSPORT',
@@ -214,10 +215,4 @@ export class PgwireServer {
       if (!isPortcullisError(e) && !(e instanceof ProtocolError)) o.logger.error({ err: (e as Error).message }, 'startup failed');
     }
   }
-}
-
-function isLoopback(address: string): boolean {
-  if (address === '::1') return true;
-  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return isIP(v4) === 4 && v4.startsWith('127.');
 }
