@@ -12,7 +12,7 @@ import { createLimits } from './pipeline/limits.js';
 import { Recorder } from './audit/recorder.js';
 import { parseAuditConfig } from './audit/schema.js';
 import { createMaskingEngine } from './masking/index.js';
-import { maskQueryResult } from './masking/result-masker.js';
+import { maskQueryResult, planDriverMasking } from './masking/result-masker.js';
 import { openApprovals } from './approvals/open.js';
 import { recordConsoleActionsWith } from './web/action-log.js';
 import type { ApprovalsEngine } from './approvals/engine.js';
@@ -61,7 +61,22 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     record: recorder,
     approve: approvals,
     listeners: [...(recorder ? [recorder] : []), ...(approvals ? [approvals] : []), ...(live ? [live] : [])],
-    mask: masking.enabled ? { maskResult: (result, ctx) => maskQueryResult(masking, result, ctx) } : undefined,
+    mask: masking.enabled
+      ? {
+          maskResult: (result, ctx) => maskQueryResult(masking, result, ctx),
+          planRows: async (columns, ctx) => {
+            const m = await planDriverMasking(masking, columns, ctx);
+            const plan = m.plan;
+            return {
+              masked: m.masked,
+              maskText: m.maskText,
+              maskRow: plan === null ? () => {} : (row) => {
+                for (let i = 0; i < row.length; i++) row[i] = plan.maskValue(i, row[i] ?? null);
+              },
+            };
+          },
+        }
+      : undefined,
   });
 
   const listening: { frontend: string; host: string; port: number }[] = [];

@@ -54,7 +54,34 @@ const embeddedConnectionSchema = z
   })
   .strict();
 
-export const connectionSchema = z.discriminatedUnion('type', [postgresConnectionSchema, embeddedConnectionSchema]);
+const snowflakeConnectionSchema = z
+  .object({
+    type: z.literal('snowflake'),
+    account: z.string().regex(/^[A-Za-z0-9_.-]{1,255}$/, 'an account identifier such as myorg-myaccount').optional(),
+    url: z
+      .string()
+      .min(1)
+      .refine((u) => /^https?:\/\//.test(u), { message: 'must be an http:// or https:// URL' })
+      .optional()
+      .describe('the account URL; defaults to https://<account>.snowflakecomputing.com (http:// only for the development emulator)'),
+    user: z.string().min(1),
+    private_key: secretField().optional().describe('PEM PKCS#8 key for key-pair (JWT) authentication; preferred'),
+    private_key_passphrase: secretField().optional(),
+    oauth_token: secretField().optional(),
+    password: secretField().optional(),
+    role: z.string().min(1).optional(),
+    warehouse: z.string().min(1).optional(),
+    database: z.string().min(1).optional(),
+    schema: z.string().min(1).optional(),
+    connect_timeout: z.number().positive().default(30).describe('seconds'),
+  })
+  .strict()
+  .refine((c) => c.account !== undefined || c.url !== undefined, { message: 'account or url is required' })
+  .refine((c) => [c.private_key, c.oauth_token, c.password].filter((x) => x !== undefined).length === 1, {
+    message: 'exactly one of private_key, oauth_token or password is required',
+  });
+
+export const connectionSchema = z.discriminatedUnion('type', [postgresConnectionSchema, embeddedConnectionSchema, snowflakeConnectionSchema]);
 
 const limitsSchema = z
   .object({
@@ -85,6 +112,7 @@ export const configSchema = z
       .object({
         postgres: listenerSchema.optional(),
         http: listenerSchema.optional(),
+        snowflake: listenerSchema.optional().describe('the Snowflake driver protocol and SQL API v2; drivers connect here'),
       })
       .strict(),
     connections: z.record(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/, 'connection names are 1-63 of A-Z a-z 0-9 _ . -'), connectionSchema).refine((c) => Object.keys(c).length > 0, {
@@ -108,4 +136,5 @@ export type Config = z.infer<typeof configSchema>;
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 export type PostgresConnectionConfig = z.infer<typeof postgresConnectionSchema>;
 export type EmbeddedConnectionConfig = z.infer<typeof embeddedConnectionSchema>;
+export type SnowflakeConnectionConfig = z.infer<typeof snowflakeConnectionSchema>;
 export type ListenerConfig = z.infer<typeof listenerSchema>;

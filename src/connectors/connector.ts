@@ -1,5 +1,9 @@
 import type { Duplex } from 'node:stream';
 import type { CatalogSnapshot } from './catalog-snapshot.js';
+import type { SnowflakeColumnType } from '../codecs/snowflake/rowtype.js';
+
+/** The SQL language a connector's database speaks: which analyzer and lineage read its statements. */
+export type SqlDialect = 'postgres' | 'snowflake';
 
 /**
  * A database the gateway runs statements on. Every connector serves the driver path
@@ -9,10 +13,17 @@ import type { CatalogSnapshot } from './catalog-snapshot.js';
 export interface Connector {
   readonly name: string;
   readonly type: string;
+  readonly dialect: SqlDialect;
   /** Start background resources (an embedded database, a pool). Idempotent. */
   start(): Promise<void>;
   /** Run one statement for a driver-path frontend (HTTP, MCP). Streams at most `maxRows` rows. */
   query?(req: QueryRequest): Promise<QueryResult>;
+  /**
+   * Run one statement and hand its rows over in batches as the caller pulls them, so a large
+   * result never sits whole in the gateway. Rejects with PortcullisError (or an error carrying
+   * `sqlstate`) when the statement fails before its first row.
+   */
+  stream?(req: QueryRequest): Promise<RowStream>;
   /** Open an authenticated upstream protocol session for the pgwire frontend. */
   openWire?(opts: WireOpenOptions): Promise<WireUpstream>;
   /** Probe the upstream: resolves with round-trip milliseconds or rejects with PortcullisError. */
@@ -69,6 +80,8 @@ export interface ResultColumn {
   /** Source table OID and attribute number when the column is a plain table column, else 0. */
   readonly tableOid: number;
   readonly attnum: number;
+  /** Snowflake's own description of the column (its rowtype entry), when the upstream is Snowflake. */
+  readonly snowflake?: SnowflakeColumnType | undefined;
 }
 
 export interface QueryResult {
@@ -81,4 +94,27 @@ export interface QueryResult {
   readonly command: string;
   readonly truncated: boolean;
   readonly notices: readonly string[];
+  /** The upstream's own id for the statement (Snowflake's query id), when it has one. */
+  readonly queryId?: string | undefined;
+}
+
+/** How a streamed statement ended; complete once the batches are exhausted. */
+export interface StreamOutcome {
+  readonly rowCount: number | null;
+  readonly command: string;
+  readonly truncated: boolean;
+  readonly notices: readonly string[];
+  readonly queryId?: string | undefined;
+}
+
+/**
+ * A statement's result, pulled batch by batch (pulling is the back-pressure). Values are in
+ * the same text form as `QueryResult.rows`.
+ */
+export interface RowStream extends AsyncIterable<(string | null)[][]> {
+  readonly columns: readonly ResultColumn[];
+  /** Throws when read before the batches are exhausted. */
+  outcome(): StreamOutcome;
+  /** Stop early: the upstream statement is cancelled and its resources released. Idempotent. */
+  close(): Promise<void>;
 }

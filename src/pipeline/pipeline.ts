@@ -4,7 +4,8 @@ import type { Decision, ReviewDecision, Verdict } from './decision.js';
 import type { ClientInfo, Principal } from './principal.js';
 import type { AnalysisSession, AnalyzeStage, ApprovalOutcome, ApproveStage, DecideStage, IdentifyStage, RecordStage, ResultSink } from './stages.js';
 import { isPortcullisError } from '../errors/portcullis-error.js';
-import type { Connector, QueryResult } from '../connectors/connector.js';
+import type { Connector, QueryResult, ResultColumn, RowStream, StreamOutcome } from '../connectors/connector.js';
+import { openRowStream } from '../connectors/row-stream.js';
 import { PortcullisError } from '../errors/portcullis-error.js';
 import { applicationNameFor } from './application-name.js';
 
@@ -52,8 +53,44 @@ export interface PipelineStages {
   policyHasLimits?: boolean | undefined;
 }
 
+export interface MaskContext {
+  readonly sql: string;
+  readonly profiles?: readonly string[] | undefined;
+  readonly groups: readonly string[];
+  readonly connector: Connector;
+}
+
+/** How one streamed result is masked: planned once from its columns, applied row by row. */
+export interface RowMasking {
+  /** Masks a row in place. */
+  maskRow(row: (string | null)[]): void;
+  /** Per column: a rule (or unknown lineage) replaced the whole value, so the column's type no longer holds. */
+  readonly masked: readonly boolean[];
+  maskText(text: string): string;
+}
+
 export interface ResultMaskStage {
-  maskResult(result: QueryResult, ctx: { sql: string; profiles?: readonly string[] | undefined; groups: readonly string[]; connector: Connector }): Promise<QueryResult>;
+  maskResult(result: QueryResult, ctx: MaskContext): Promise<QueryResult>;
+  planRows(columns: readonly ResultColumn[], ctx: MaskContext): Promise<RowMasking>;
+}
+
+/**
+ * An allowed statement's result on the driver path, masked and recorded as it is pulled.
+ * Iterating to the end completes the record; `close` stops early (the upstream is cancelled).
+ */
+export interface MaskedRowStream extends AsyncIterable<(string | null)[][]> {
+  readonly columns: readonly ResultColumn[];
+  readonly masked: readonly boolean[];
+  outcome(): StreamOutcome;
+  close(): Promise<void>;
+}
+
+export interface StreamRequest {
+  readonly sql: string;
+  readonly params?: readonly (string | null)[] | undefined;
+  readonly maxRows: number;
+  readonly signal?: AbortSignal | undefined;
+  readonly hooks?: AdmitHooks | undefined;
 }
 
 /** A statement about to run: its verdict (possibly turned into a refusal) and its result sink. */
@@ -118,7 +155,7 @@ export class PipelineSession {
     this.client = client;
     this.connection = connection;
     this.#release = release;
-    this.#analysis = stages.analyze.openSession();
+    this.#analysis = stages.analyze.openSession(connection);
   }
 
   /**
@@ -164,7 +201,7 @@ export class PipelineSession {
    * recorded or run, and the session's PREPARE names are left untouched.
    */
   explain(sql: string, params?: readonly (string | null)[]): Verdict {
-    const analysis = this.#stages.analyze.openSession().analyze(sql);
+    const analysis = this.#stages.analyze.openSession(this.connection).analyze(sql);
     const p = this.principal;
     if (p.expiresAt !== undefined && Date.now() >= p.expiresAt) {
       return { decision: { action: 'deny', rule: 'identity', code: 'ERR_TOKEN_EXPIRED', reason: 'your token has expired; reconnect with a fresh one' }, analysis };
@@ -259,12 +296,98 @@ export class PipelineSession {
     return { verdict, result };
   }
 
+  /**
+   * The driver path, streaming (Snowflake, large HTTP results): admit, then open the
+   * statement on the connector within the decision's limits; rows are masked and recorded
+   * batch by batch as the caller pulls them, so no result is ever held whole.
+   */
+  async stream(connector: Connector, req: StreamRequest): Promise<{ verdict: Verdict; rows?: MaskedRowStream }> {
+    const admission = await this.begin(req.sql, await this.admit(req.sql, req.params, req.hooks), req.params);
+    const verdict = admission.verdict;
+    const d = verdict.decision;
+    const sink = admission.sink;
+    if (d.action !== 'allow') {
+      sink?.error('42501', d.reason);
+      return { verdict };
+    }
+    let upstream: RowStream;
+    try {
+      upstream = await openRowStream(connector, {
+        sql: req.sql,
+        params: req.params,
+        maxRows: d.maxRows === undefined ? req.maxRows : Math.min(d.maxRows, req.maxRows),
+        timeoutMs: d.timeoutMs,
+        applicationName: applicationNameFor(this.principal.subject, this.client.applicationName),
+        signal: req.signal,
+      });
+    } catch (e) {
+      const err = e as { sqlstate?: string; message?: string };
+      sink?.error(err.sqlstate ?? 'XX000', err.message ?? 'statement failed');
+      throw e;
+    }
+    let masking: RowMasking | undefined;
+    try {
+      // mask: planned before a single row leaves the gateway or reaches the record.
+      masking = await this.#stages.mask?.planRows(upstream.columns, { sql: req.sql, profiles: d.mask, groups: this.principal.groups, connector });
+    } catch (e) {
+      await upstream.close();
+      sink?.error('XX000', 'masking could not be planned');
+      throw e;
+    }
+    sink?.columns(upstream.columns.map((c) => c.name));
+    return { verdict, rows: maskedStream(upstream, masking, sink) };
+  }
+
   close(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#release();
     for (const l of this.#listeners) l.onSessionEnd?.(this, reason);
   }
+}
+
+function maskedStream(upstream: RowStream, masking: RowMasking | undefined, sink: ResultSink | undefined): MaskedRowStream {
+  let outcome: StreamOutcome | undefined;
+  let finished = false;
+  const finish = (f: () => void): void => {
+    if (finished) return;
+    finished = true;
+    f();
+  };
+  return {
+    columns: upstream.columns,
+    masked: masking?.masked ?? upstream.columns.map(() => false),
+    async *[Symbol.asyncIterator]() {
+      try {
+        for await (const batch of upstream) {
+          for (const row of batch) {
+            masking?.maskRow(row);
+            sink?.row(row);
+          }
+          yield batch;
+        }
+        const o = upstream.outcome();
+        outcome = masking ? { ...o, notices: o.notices.map(masking.maskText) } : o;
+        finish(() => sink?.complete(outcome!.command, outcome!.rowCount));
+      } catch (e) {
+        const err = e as { sqlstate?: string; message?: string };
+        finish(() => sink?.error(err.sqlstate ?? 'XX000', masking ? masking.maskText(err.message ?? 'statement failed') : (err.message ?? 'statement failed')));
+        throw e;
+      } finally {
+        // A consumer that stopped early (or failed) must not leave the upstream statement running.
+        if (!finished) finish(() => sink?.error('57014', 'the client stopped reading the result'));
+        await upstream.close();
+      }
+    },
+    outcome() {
+      if (outcome === undefined) throw new Error('outcome() read before the rows were exhausted');
+      return outcome;
+    },
+    close: async () => {
+      finish(() => sink?.error('57014', 'the client stopped reading the result'));
+      await upstream.close();
+    },
+  };
 }
 
 function auditRefusal(v: Verdict, e: unknown): Admission {

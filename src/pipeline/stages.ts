@@ -26,8 +26,11 @@ export interface AnalysisSession {
 
 /** analyze: SQL text to facts; cached, never throws (failures are kind `unknown`). */
 export interface AnalyzeStage {
-  /** One per client session: remembers SQL-level PREPAREd statements so EXECUTE gets their facts. */
-  openSession(): AnalysisSession;
+  /**
+   * One per client session: remembers SQL-level PREPAREd statements so EXECUTE gets their
+   * facts. `connection` picks the SQL dialect where the gateway serves more than one.
+   */
+  openSession(connection?: string): AnalysisSession;
 }
 
 export interface DecisionInput {

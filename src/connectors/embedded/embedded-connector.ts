@@ -23,6 +23,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
  */
 export class EmbeddedConnector implements Connector {
   readonly type = 'embedded';
+  readonly dialect = 'postgres' as const;
   readonly name: string;
   readonly #config: EmbeddedConnectionConfig;
   #starting: Promise<EmbeddedServer> | undefined;

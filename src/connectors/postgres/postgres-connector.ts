@@ -30,6 +30,7 @@ const terminate = new MessageWriter(8).begin(Fe.Terminate).end().take();
  */
 export class PostgresConnector implements Connector {
   readonly type = 'postgres';
+  readonly dialect = 'postgres' as const;
   readonly name: string;
   readonly #target: UpstreamTarget;
   readonly #tlsMode: UpstreamTlsMode;
