@@ -72,6 +72,21 @@ export interface QueryRequest {
   readonly applicationName: string;
   /** Abort the statement upstream (the caller went away). */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Who runs it and where it is recorded, for upstreams that can label a statement (Snowflake's
+   * QUERY_TAG), so the database's own history joins the gateway's record.
+   */
+  readonly context?: StatementContext | undefined;
+}
+
+export interface StatementContext {
+  readonly subject: string;
+  /** The gateway session (the audit log's session id). */
+  readonly sessionId: string;
+  /** This statement's id, unique per execution. */
+  readonly requestId: string;
+  /** The client-facing frontend: pgwire, http, mcp, snowflake. */
+  readonly frontend?: string | undefined;
 }
 
 export interface ResultColumn {

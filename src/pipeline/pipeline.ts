@@ -91,6 +91,8 @@ export interface StreamRequest {
   readonly maxRows: number;
   readonly signal?: AbortSignal | undefined;
   readonly hooks?: AdmitHooks | undefined;
+  /** The frontend's id for this statement (Snowflake query id), passed to the connector's context. */
+  readonly requestId?: string | undefined;
 }
 
 /** A statement about to run: its verdict (possibly turned into a refusal) and its result sink. */
@@ -319,6 +321,7 @@ export class PipelineSession {
         timeoutMs: d.timeoutMs,
         applicationName: applicationNameFor(this.principal.subject, this.client.applicationName),
         signal: req.signal,
+        context: { subject: this.principal.subject, sessionId: this.id, requestId: req.requestId ?? randomUUID(), frontend: this.client.frontend },
       });
     } catch (e) {
       const err = e as { sqlstate?: string; message?: string };
