@@ -42,6 +42,7 @@ export const auditSchema = z
     checkpoint_every: z.number().int().positive().default(1000).describe('events between checkpoints'),
     checkpoint_interval: z.number().positive().default(60).describe('seconds between checkpoints while events arrive'),
     instance: z.string().min(1).max(200).optional().describe('this gateway instance; defaults to the host name'),
+    readers: z.array(z.string().min(1)).default([]).describe('groups that may read recordings through GET /api/v1/sessions (console auditors and admins may too)'),
   })
   .strict();
 

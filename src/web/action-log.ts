@@ -22,6 +22,11 @@ export function recordConsoleActionsWith(r: ActionRecorder | undefined): void {
   recorder = r;
 }
 
+/** An action taken through the HTTP API (reading recordings), recorded like a console action. */
+export function recordAction(a: Parameters<ActionRecorder>[0]): void {
+  recorder?.(a);
+}
+
 /**
  * Console actions go to the gateway log and, as `action` events, to the audit log, with a
  * fixed shape. Never carries a token or cookie.

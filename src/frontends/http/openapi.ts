@@ -66,6 +66,22 @@ export function openApiDocument(base: string, version: string, features: { appro
         },
       },
       ...(features.approvals ? approvalPaths(errorResponse) : {}),
+      '/api/v1/sessions': {
+        get: {
+          operationId: 'listSessions',
+          summary: 'Recorded sessions, newest first (audit readers only)',
+          parameters: ['user', 'connection', 'since', 'until', 'decision', 'limit', 'cursor'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+          responses: { '200': { description: '`{ sessions: [...], next_cursor }`.' }, '401': errorResponse('No or bad credential.'), '403': errorResponse('Not in audit.readers, console.auditors or console.admins.') },
+        },
+      },
+      '/api/v1/sessions/{id}': {
+        get: {
+          operationId: 'getSession',
+          summary: 'One recorded session with a page of its statements and masked results',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }, ...['from', 'limit'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'integer' } }))],
+          responses: { '200': { description: 'The session, its statements and `next_statement`.' }, '404': errorResponse('No such session.') },
+        },
+      },
       '/.well-known/oauth-protected-resource': {
         get: { operationId: 'resourceMetadata', summary: 'OAuth 2.0 Protected Resource Metadata (RFC 9728) for the gateway', security: [], responses: { '200': { description: 'The metadata document.' } } },
       },

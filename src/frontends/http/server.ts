@@ -17,6 +17,7 @@ import { handleConnections, handleQuery } from './query-api.js';
 import { readJsonBody } from './request-body.js';
 import type { DriverDeps } from './run-statement.js';
 import { APPROVALS_PATH, serveApprovals, type ApprovalsBackend } from './approvals-api.js';
+import { SESSIONS_PATH, serveSessions, type SessionsApiOptions } from './sessions-api.js';
 import { listenOn } from '../../util/listen.js';
 import type { ConsoleApp } from '../../web/console-app.js';
 import { isConsolePath } from './console-mount.js';
@@ -42,6 +43,8 @@ export interface HttpFrontendOptions extends DriverDeps {
   readonly statementDeadlineMs?: number | undefined;
   /** Present when approvals are configured: mounts /api/approvals. */
   readonly approvals?: ApprovalsBackend | undefined;
+  /** Present when recording is on: mounts /api/v1/sessions. */
+  readonly sessions?: SessionsApiOptions | undefined;
   /** Present when `console:` is configured: mounts /console/. */
   readonly console?: ConsoleApp | undefined;
 }
@@ -159,6 +162,7 @@ export class HttpFrontend {
       default:
         if (o.console && isConsolePath(x.path)) return o.console.handle({ req: x.req, res: x.res, path: x.path, method, base: x.base, tls: this.#tls });
         if (o.approvals && (x.path === APPROVALS_PATH || x.path.startsWith(`${APPROVALS_PATH}/`))) return serveApprovals(x.req, x.res, x.path, method, o.approvals, () => this.#authenticate(x, 'http', ''), o.bodyLimit ?? DEFAULT_BODY_LIMIT);
+        if (o.sessions && (x.path === SESSIONS_PATH || x.path.startsWith(`${SESSIONS_PATH}/`))) return serveSessions(x.req, x.res, x.path, method, o.sessions, () => this.#authenticate(x, 'http', ''));
         sendError(x.res, 'ERR_NOT_FOUND', `no endpoint ${x.path}; see ${x.base}/api/openapi.json`);
     }
   }

@@ -8,6 +8,7 @@ import { HttpFrontend } from './server.js';
 import type { ApprovalsBackend } from './approvals-api.js';
 import type { MaskingEngine } from '../../masking/index.js';
 import { mountConsole, type ConsoleWiring } from './console-mount.js';
+import { recordAction } from '../../web/action-log.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 export const VERSION = pkg.version;
@@ -38,6 +39,14 @@ export async function startHttpListener(
     issuers: config.identities.oidc.map((o) => o.issuer),
     scopes: [...new Set(config.identities.oidc.flatMap((o) => o.required_scopes))],
     approvals,
+    sessions: consoleWiring?.audit
+      ? {
+          query: consoleWiring.audit,
+          readerGroups: [...new Set([...(config.audit?.readers ?? []), ...(config.console?.auditors ?? []), ...(config.console?.admins ?? [])])],
+          logger,
+          recordAction,
+        }
+      : undefined,
     console: mountConsole(config, connectors, logger, consoleWiring),
     // describe_table marks the columns this principal will only ever see masked.
     maskedColumns:
