@@ -56,15 +56,51 @@ const DESCRIBE_SQL = `SELECT n.nspname, c.relname, a.attname, pg_catalog.format_
  WHERE c.oid = $1::regclass
  ORDER BY a.attnum`;
 
+/**
+ * Snowflake keeps its catalog in INFORMATION_SCHEMA of the current database, with upper-case
+ * names for unquoted identifiers. Binds are positional `?`.
+ */
+const SNOWFLAKE_LIST_SQL = `SELECT table_schema, table_name,
+       CASE table_type WHEN 'BASE TABLE' THEN 'table' WHEN 'VIEW' THEN 'view' WHEN 'MATERIALIZED VIEW' THEN 'materialized view' ELSE lower(table_type) END
+  FROM information_schema.tables
+ WHERE table_schema <> 'INFORMATION_SCHEMA'
+   AND (? IS NULL OR table_schema = upper(?))
+ ORDER BY 1, 2`;
+
+const SNOWFLAKE_DESCRIBE_SQL = `SELECT table_schema, table_name, column_name, data_type, CASE is_nullable WHEN 'YES' THEN 't' ELSE 'f' END
+  FROM information_schema.columns
+ WHERE table_schema <> 'INFORMATION_SCHEMA'
+   AND upper(table_name) = upper(?)
+   AND (? IS NULL OR upper(table_schema) = upper(?))
+ ORDER BY table_schema, ordinal_position`;
+
+function dialectOf(c: CatalogCaller, connection: string): string {
+  return c.deps.connectors.get(connection)?.dialect ?? 'postgres';
+}
+
 export async function listTables(c: CatalogCaller, connection: string, schema: string | undefined): Promise<{ tables: TableEntry[]; truncated: boolean }> {
-  const rows = await catalogRows(c, connection, LIST_SQL, [schema ?? null], MAX_TABLES);
+  const rows =
+    dialectOf(c, connection) === 'snowflake'
+      ? await catalogRows(c, connection, SNOWFLAKE_LIST_SQL, [schema ?? null, schema ?? null], MAX_TABLES)
+      : await catalogRows(c, connection, LIST_SQL, [schema ?? null], MAX_TABLES);
   const all = rows.rows.map((r) => ({ schema: r[0]!, name: r[1]!, kind: r[2]! }));
   const readable = await readableBy(c, connection, all);
   return { tables: all.filter((_, i) => readable[i]), truncated: rows.truncated };
 }
 
 export async function describeTable(c: CatalogCaller, connection: string, table: string): Promise<{ schema: string; name: string; columns: ColumnEntry[] }> {
-  const { rows } = await catalogRows(c, connection, DESCRIBE_SQL, [table], 1600);
+  let rows: (string | null)[][];
+  if (dialectOf(c, connection) === 'snowflake') {
+    const dot = table.lastIndexOf('.');
+    const schema = dot < 0 ? null : table.slice(0, dot).split('.').pop()!.replace(/"/g, '');
+    const name = (dot < 0 ? table : table.slice(dot + 1)).replace(/"/g, '');
+    rows = (await catalogRows(c, connection, SNOWFLAKE_DESCRIBE_SQL, [name, schema, schema], 1600)).rows;
+    // Without a schema the first schema holding the name wins, as a search path would.
+    const firstSchema = rows[0]?.[0];
+    rows = rows.filter((r) => r[0] === firstSchema);
+  } else {
+    rows = (await catalogRows(c, connection, DESCRIBE_SQL, [table], 1600)).rows;
+  }
   const first = rows[0];
   if (first === undefined) return { schema: '', name: table, columns: [] };
   const schema = first[0]!;
@@ -73,9 +109,11 @@ export async function describeTable(c: CatalogCaller, connection: string, table:
   if (!allowed) {
     throw new PortcullisError('ERR_POLICY_DENIED', `policy does not let ${c.principal.subject} read ${schema}.${name} on connection "${connection}", so its columns are not shown`);
   }
-  const names = rows.map((r) => r[2]!);
-  const masked = c.maskedColumns?.({ principal: c.principal, connection, schema, table: name, columns: names }) ?? new Set<string>();
-  return { schema, name, columns: rows.map((r) => ({ name: r[2]!, type: r[3]!, nullable: r[4] === 't', masked: masked.has(r[2]!) })) };
+  // Masking rules name Snowflake objects lower-case, as unquoted identifiers fold.
+  const fold = dialectOf(c, connection) === 'snowflake' ? (x: string) => x.toLowerCase() : (x: string) => x;
+  const names = rows.map((r) => fold(r[2]!));
+  const masked = c.maskedColumns?.({ principal: c.principal, connection, schema: fold(schema), table: fold(name), columns: names }) ?? new Set<string>();
+  return { schema, name, columns: rows.map((r) => ({ name: r[2]!, type: r[3]!, nullable: r[4] === 't', masked: masked.has(fold(r[2]!)) })) };
 }
 
 async function catalogRows(c: CatalogCaller, connection: string, sql: string, params: (string | null)[], maxRows: number): Promise<{ rows: (string | null)[][]; truncated: boolean }> {
@@ -96,8 +134,9 @@ async function readableBy(c: CatalogCaller, connection: string, tables: readonly
   const session = c.deps.pipeline.openSession(c.principal, c.client, connection);
   try {
     const out: boolean[] = [];
+    const quote = dialectOf(c, connection) === 'snowflake' ? snowflakeIdent : quoteIdent;
     for (const t of tables) {
-      const v = session.explain(`SELECT * FROM ${quoteIdent(t.schema)}.${quoteIdent(t.name)}`);
+      const v = session.explain(`SELECT * FROM ${quote(t.schema)}.${quote(t.name)}`);
       out.push(v.decision.action === 'allow');
     }
     return out;
@@ -108,4 +147,9 @@ async function readableBy(c: CatalogCaller, connection: string, tables: readonly
 
 function quoteIdent(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
+}
+
+/** An upper-case name is what an unquoted identifier folds to, so it is written bare (and policy sees it lower-cased). */
+function snowflakeIdent(s: string): string {
+  return /^[A-Z_][A-Z0-9_$]*$/.test(s) ? s : quoteIdent(s);
 }
