@@ -45,7 +45,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const recorder = audit.enabled ? await Recorder.open(audit, { logger: logger.child({ stage: 'audit' }) }) : undefined;
   if (!recorder) logger.warn('audit.enabled is false: sessions and statements are NOT recorded');
   // ── approvals: review decisions wait for a person (issue 7) ──────────────────────────
-  const approvals = openApprovals({ ...config, policy: config.policy }, audit, connectors, logger.child({ stage: 'approvals' }), recorder);
+  const approvals = await openApprovals({ ...config, policy: config.policy }, audit, connectors, logger.child({ stage: 'approvals' }), recorder);
   recordConsoleActionsWith(recorder ? (a) => recorder.recordAction(a) : undefined);
   // ── end approvals ─────────────────────────────────────────────────────────────────────
   const policy = createPolicyEngine(config.policy);

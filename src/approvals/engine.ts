@@ -31,12 +31,16 @@ export interface ApprovalsEngineOptions {
 
 interface Waiter {
   readonly session: string;
+  readonly rule: string;
+  readonly waitMs: number;
   readonly resolve: (o: ApprovalOutcome) => void;
   readonly timer: NodeJS.Timeout;
 }
 
 const SYSTEM = 'portcullis';
 const PLACEHOLDER = /\$[1-9]/;
+/** How often held requests are re-read, to hear of a decision another gateway took. */
+const WATCH_MS = 1000;
 
 /**
  * The approve stage. A `review` decision becomes a request in the approvals store; then
@@ -47,7 +51,12 @@ const PLACEHOLDER = /\$[1-9]/;
  *    identical statement from the same principal on the same connection spends the grant,
  *    exactly once (a conditional UPDATE in the store).
  *
- * Votes come from the HTTP API and the CLI through `vote`, which enforces who may decide.
+ * Votes come from the HTTP API and the CLI through `vote`, which enforces who may decide. The
+ * store is shared by every gateway pointing at it: a vote cast on another gateway reaches a
+ * statement held here through a once-a-second re-read of the held requests.
+ *
+ * The store is asynchronous, so every review is a promise; when the store cannot be reached
+ * the statement is refused (fail closed) with an explanation, never allowed.
  */
 export class ApprovalsEngine implements ApproveStage, DecisionListener {
   readonly store: ApprovalStore;
@@ -61,6 +70,8 @@ export class ApprovalsEngine implements ApproveStage, DecisionListener {
   readonly #now: () => number;
   readonly #waiters = new Map<string, Waiter>();
   readonly #background = new Set<Promise<void>>();
+  #watch: NodeJS.Timeout | undefined;
+  #watching = false;
   readonly notifier: WebhookNotifier;
 
   readonly #audit: ApprovalsEngineOptions['audit'];
@@ -76,8 +87,20 @@ export class ApprovalsEngine implements ApproveStage, DecisionListener {
     this.consoleUrl = o.config.console_url?.replace(/\/+$/, '');
     this.notifier = new WebhookNotifier(o.notifications?.webhooks ?? [], this.#log);
     for (const r of o.rules) if (r.review !== undefined) this.#reviews.set(r.name, parseReview(r.name, r.review));
-    const abandoned = this.store.abandonHeld(this.gateway, this.#now());
-    if (abandoned.length > 0) this.#log.warn({ requests: abandoned }, 'approvals: held requests from a previous run are abandoned (their sessions ended with it)');
+  }
+
+  /**
+   * Held requests of this gateway left pending by a previous run become `abandoned`: their
+   * sessions ended with it. Call once at start, before any statement is held. A store that
+   * cannot be reached is logged, not thrown: the gateway serves, refusing review statements.
+   */
+  async recover(): Promise<void> {
+    try {
+      const abandoned = await this.store.abandonHeld(this.gateway, this.#now());
+      if (abandoned.length > 0) this.#log.warn({ requests: abandoned }, 'approvals: held requests from a previous run are abandoned (their sessions ended with it)');
+    } catch (e) {
+      this.#log.error({ err: errText(e) }, 'approvals: could not abandon held requests left by a previous run; they expire on their own');
+    }
   }
 
   /** Link a reviewer follows for one request. */
@@ -90,10 +113,18 @@ export class ApprovalsEngine implements ApproveStage, DecisionListener {
     const opts = this.#reviews.get(d.rule) ?? parseReview(d.rule, d.review);
     const approvers = opts.approvers ?? this.#config.default_approvers;
     if (!approvers) return refuse(d.rule, `${d.reason}; no approver groups are configured for rule "${d.rule}" (review.approvers or approvals.default_approvers), so nobody can approve it`);
+    return this.#review(input, opts, approvers).catch((e: unknown) => {
+      this.#log.error({ err: errText(e), rule: d.rule, session: input.session.id }, 'approvals: the store failed; the statement is refused');
+      return refuse(d.rule, `${d.reason}; the approvals store is unavailable, so no approval request could be made or checked and the statement did not run — try again once it is back (the gateway log names the cause)`);
+    });
+  }
+
+  async #review(input: ReviewInput, opts: ReviewOptions, approvers: readonly string[]): Promise<ApprovalOutcome> {
+    const d = input.decision;
     const p = input.session.principal;
     const now = this.#now();
 
-    const window = this.store.openWindow(p.subject, input.session.connection, d.rule, now);
+    const window = await this.store.openWindow(p.subject, input.session.connection, d.rule, now);
     if (window) return { decision: { action: 'allow', rule: d.rule }, approval: note(window, `window grant of request ${window.id}`) };
 
     const mode = modeFor(opts, input.session.client.frontend);
@@ -104,26 +135,40 @@ export class ApprovalsEngine implements ApproveStage, DecisionListener {
     }
     const fingerprint = grantKey(p.subject, input.session.connection, input.sql, input.params);
     if (mode === 'return') {
-      const spent = opts.scope === 'statement' ? this.store.spendGrant(fingerprint, now) : undefined;
+      const spent = opts.scope === 'statement' ? await this.store.spendGrant(fingerprint, now) : undefined;
       if (spent) {
         this.#audit?.recordAction({ session: input.session.id, actor: { subject: p.subject, groups: p.groups }, action: 'approval.used', target: spent.id, detail: { rule: d.rule, mode: 'return' } });
         return { decision: { action: 'allow', rule: d.rule }, approval: note(spent, `request ${spent.id}`) };
       }
-      const open = this.store.pendingFor(fingerprint, now);
+      const open = await this.store.pendingFor(fingerprint, now);
       if (open) return refuse(d.rule, `approval request ${open.id} for this statement is still pending (${this.#votesText(open)}); send the identical statement again once it is approved — ${this.link(open.id)}`, open.id);
+      const id = await this.#create(input, opts, approvers, mode, fingerprint, now);
+      return refuse(d.rule, `${d.reason}. Approval requested: request ${id} at ${this.link(id)}; once a reviewer approves it, send the identical statement again on connection "${input.session.connection}" — it will run once`, id);
     }
 
-    const r = this.#create(input, opts, approvers, mode, fingerprint, now);
-    if (mode === 'return') {
-      return refuse(d.rule, `${d.reason}. Approval requested: request ${r.id} at ${this.link(r.id)}; once a reviewer approves it, send the identical statement again on connection "${r.connection}" — it will run once`, r.id);
-    }
     const waitMs = Math.min(opts.timeout, opts.expires);
-    input.onHold?.(r.id, `awaiting approval: request ${r.id} at ${this.link(r.id)} (rule "${d.rule}"; waiting up to ${Math.round(waitMs / 1000)} s)`);
-    return new Promise<ApprovalOutcome>((resolve) => {
-      const timer = setTimeout(() => this.#timeout(r.id, waitMs), waitMs);
+    const id = randomUUID();
+    // The waiter exists before the row does, so a vote landing the moment the row is visible
+    // finds someone to wake.
+    const outcome = new Promise<ApprovalOutcome>((resolve) => {
+      const timer = setTimeout(() => void this.#timeout(id), waitMs);
       timer.unref();
-      this.#waiters.set(r.id, { session: input.session.id, resolve, timer });
+      this.#waiters.set(id, { session: input.session.id, rule: d.rule, waitMs, resolve, timer });
     });
+    try {
+      await this.#create(input, opts, approvers, mode, fingerprint, now, id);
+    } catch (e) {
+      this.#drop(id);
+      throw e;
+    }
+    if (!this.#waiters.has(id)) {
+      // The client left while the request was being stored: nobody waits for it any more.
+      await this.store.transition(id, 'pending', 'withdrawn', this.#now()).catch(() => false);
+      return outcome;
+    }
+    this.#startWatch();
+    input.onHold?.(id, `awaiting approval: request ${id} at ${this.link(id)} (rule "${d.rule}"; waiting up to ${Math.round(waitMs / 1000)} s)`);
+    return outcome;
   }
 
   withdraw(sessionId: string): void {
@@ -134,41 +179,46 @@ export class ApprovalsEngine implements ApproveStage, DecisionListener {
     this.#end(session.id, 'withdrawn', `the session ended (${reason})`);
   }
 
-  get(id: string): ApprovalRequest | undefined {
-    this.#expireDue();
+  async get(id: string): Promise<ApprovalRequest | undefined> {
+    await this.#expireDue();
     return this.store.get(id);
   }
 
-  list(status: RequestStatus | undefined, limit = 100): ApprovalRequest[] {
-    this.#expireDue();
+  async list(status: RequestStatus | undefined, limit = 100): Promise<ApprovalRequest[]> {
+    await this.#expireDue();
     return this.store.list(status, limit);
   }
 
   /**
-   * A reviewer's vote. Throws PortcullisError when the request does not exist (ERR_NOT_FOUND)
-   * or the voter may not decide it, or it is no longer pending (ERR_POLICY_DENIED).
+   * A reviewer's vote. Rejects with PortcullisError when the request does not exist
+   * (ERR_NOT_FOUND), the voter may not decide it or it is no longer pending
+   * (ERR_POLICY_DENIED), or the store cannot be reached (ERR_APPROVALS_UNAVAILABLE).
    */
-  vote(id: string, voter: Principal, vote: 'approve' | 'deny', comment: string | null): ApprovalRequest {
-    this.#expireDue();
-    const r = this.store.get(id);
+  async vote(id: string, voter: Principal, vote: 'approve' | 'deny', comment: string | null): Promise<ApprovalRequest> {
+    await this.#expireDue();
+    const r = await this.store.get(id);
     if (!r) throw new PortcullisError('ERR_NOT_FOUND', `no approval request ${id}`);
     if (r.status !== 'pending') throw new PortcullisError('ERR_POLICY_DENIED', `request ${id} is ${r.status}; only pending requests can be decided`, { detail: 'not-pending' });
     if (voter.subject === r.subject) throw new PortcullisError('ERR_POLICY_DENIED', `you cannot decide your own request ${id}; ask someone in ${r.approvers.join(', ')}`);
     if (!voter.groups.some((g) => r.approvers.includes(g))) throw new PortcullisError('ERR_POLICY_DENIED', `only members of ${r.approvers.join(', ')} may decide request ${id}`);
     const now = this.#now();
-    this.store.vote(id, { voter: voter.subject, vote, comment, timeMs: now });
+    await this.store.vote(id, { voter: voter.subject, vote, comment, timeMs: now });
     this.#audit?.recordAction({ session: r.summary.session, actor: { subject: voter.subject, groups: voter.groups }, action: 'approval.vote', target: id, detail: { vote, comment, rule: r.rule } });
     if (vote === 'deny') {
-      if (this.store.transition(id, 'pending', 'denied', now)) this.#settle(id, 'approval.denied');
-      return this.store.get(id)!;
+      if (await this.store.transition(id, 'pending', 'denied', now)) await this.#decided(id, 'approval.denied');
+    } else {
+      // Read after our own vote: of two approvers voting at once on two gateways, the later
+      // reader sees both votes, so a request needing two is approved by one of them.
+      const yes = (await this.store.get(id))?.votes.filter((v) => v.vote === 'approve').length ?? 0;
+      if (yes >= r.approvalsNeeded) {
+        const opts = this.#reviews.get(r.rule);
+        const grantMs = r.scope === 'window' ? (opts?.window ?? 600_000) : (opts?.expires ?? 900_000);
+        if (await this.store.transition(id, 'pending', 'approved', now, now + grantMs)) await this.#decided(id, 'approval.approved');
+      }
     }
-    const yes = this.store.get(id)!.votes.filter((v) => v.vote === 'approve').length;
-    if (yes >= r.approvalsNeeded) {
-      const opts = this.#reviews.get(r.rule);
-      const grantMs = r.scope === 'window' ? (opts?.window ?? 600_000) : (opts?.expires ?? 900_000);
-      if (this.store.transition(id, 'pending', 'approved', now, now + grantMs)) this.#settle(id, 'approval.approved');
-    }
-    return this.store.get(id)!;
+    const after = await this.store.get(id);
+    if (!after) throw new PortcullisError('ERR_NOT_FOUND', `no approval request ${id}`);
+    return after;
   }
 
   /** Waits for background estimates and webhook deliveries (tests, shutdown). */
@@ -178,19 +228,24 @@ export class ApprovalsEngine implements ApproveStage, DecisionListener {
   }
 
   async close(): Promise<void> {
-    for (const [id, w] of this.#waiters) {
-      clearTimeout(w.timer);
-      if (this.store.transition(id, 'pending', 'abandoned', this.#now())) w.resolve(refuse('approvals', `request ${id} was abandoned: the gateway is shutting down`));
-    }
+    this.#stopWatch();
+    const held = [...this.#waiters.entries()];
     this.#waiters.clear();
+    await Promise.all(
+      held.map(async ([id, w]) => {
+        clearTimeout(w.timer);
+        await this.store.transition(id, 'pending', 'abandoned', this.#now()).catch(() => false);
+        w.resolve(refuse(w.rule, `request ${id} was abandoned: the gateway is shutting down`));
+      }),
+    );
     await this.settle().catch(() => undefined);
-    this.store.close();
+    await this.store.close();
   }
 
-  #create(input: ReviewInput, opts: ReviewOptions, approvers: readonly string[], mode: 'hold' | 'return', fingerprint: string, now: number): ApprovalRequest {
-    const id = randomUUID();
+  async #create(input: ReviewInput, opts: ReviewOptions, approvers: readonly string[], mode: 'hold' | 'return', fingerprint: string, now: number, id: string = randomUUID()): Promise<string> {
     const s = input.session;
-    this.store.insert({
+    const summary = reviewSummary(input);
+    await this.store.insert({
       id,
       mode,
       scope: opts.scope,
@@ -203,79 +258,152 @@ export class ApprovalsEngine implements ApproveStage, DecisionListener {
       createdMs: now,
       expiresMs: now + opts.expires,
       gateway: this.gateway,
-      summary: reviewSummary(input),
+      summary,
     });
-    const created = this.store.get(id)!;
     this.#audit?.recordAction({ session: s.id, actor: { subject: s.principal.subject, groups: s.principal.groups }, action: 'approval.requested', target: id, detail: { rule: input.decision.rule, mode, scope: opts.scope, approvers: approvers.join(',') } });
     // The estimate runs upstream and may take a moment; reviewers are told once it is in.
-    const job = this.#estimate(created, input).then(
-      () => this.notifier.notify('approval.requested', this.store.get(id) ?? created, this.link(id)),
-      (e: unknown) => this.#log.warn({ request: id, err: e instanceof Error ? e.message : String(e) }, 'approvals: estimate failed'),
-    );
+    const job = this.#estimate(id, summary, input)
+      .then(async () => {
+        const r = await this.store.get(id);
+        if (r) this.notifier.notify('approval.requested', r, this.link(id));
+      })
+      .catch((e: unknown) => this.#log.warn({ request: id, err: errText(e) }, 'approvals: estimate or notification failed'));
     const tracked = job.finally(() => this.#background.delete(tracked));
     this.#background.add(tracked);
-    return created;
+    return id;
   }
 
-  async #estimate(r: ApprovalRequest, input: ReviewInput): Promise<void> {
+  async #estimate(id: string, summary: ApprovalRequest['summary'], input: ReviewInput): Promise<void> {
     if (!this.#config.estimate) return;
     const s = input.session;
     const rows = await estimateAffectedRows(this.#connectors.get(s.connection), input.analysis, input.sql, input.params, applicationNameFor(s.principal.subject, 'approval-estimate'));
-    if (rows !== null) this.store.setSummary(r.id, { ...r.summary, estimatedRows: rows });
+    if (rows !== null) await this.store.setSummary(id, { ...summary, estimatedRows: rows });
   }
 
-  /** A decided request: wake its held statement (if any) and tell the webhooks. */
-  #settle(id: string, event: ApprovalEvent): void {
-    const r = this.store.get(id)!;
+  /** Decided here: tell the webhooks and wake the held statement, if it is held here. */
+  async #decided(id: string, event: ApprovalEvent): Promise<void> {
+    const r = await this.store.get(id);
+    if (!r) return;
     this.notifier.notify(event, r, this.link(id));
-    const w = this.#waiters.get(id);
-    if (!w) return;
-    this.#waiters.delete(id);
-    clearTimeout(w.timer);
-    if (r.status === 'approved') {
-      // The held statement is the grant's one use.
-      if (r.scope === 'statement') this.store.transition(id, 'approved', 'used', this.#now());
-      this.#audit?.recordAction({ session: r.summary.session, actor: { subject: r.subject, groups: [] }, action: 'approval.used', target: id, detail: { rule: r.rule, mode: 'hold' } });
-      w.resolve({ decision: { action: 'allow', rule: r.rule }, approval: note(r, `request ${id}`) });
-      return;
-    }
-    const d = r.votes.find((v) => v.vote === 'deny');
-    w.resolve({
-      decision: deny(r.rule, `request ${id} was denied by ${d?.voter ?? 'a reviewer'}${d?.comment ? `: ${d.comment}` : ''}`),
-      approval: { approver: d?.voter ?? SYSTEM, decision: 'rejected', time: r.decidedAt ?? new Date(this.#now()).toISOString(), comment: d?.comment ?? null },
-    });
+    await this.#wake(r);
   }
 
-  #timeout(id: string, waitMs: number): void {
-    const w = this.#waiters.get(id);
+  /** Resolves the statement held on `r`, once: whoever removes the waiter first answers it. */
+  async #wake(r: ApprovalRequest): Promise<void> {
+    const w = this.#drop(r.id);
     if (!w) return;
-    this.#waiters.delete(id);
-    const now = this.#now();
-    this.store.transition(id, 'pending', 'expired', now);
-    this.notifier.notify('approval.expired', this.store.get(id)!, this.link(id));
-    const r = this.store.get(id)!;
-    w.resolve({
-      decision: deny(r.rule, `request ${id} was not approved within ${Math.round(waitMs / 1000)} s (${this.#votesText(r)}); the statement did not run`),
-      approval: { approver: SYSTEM, decision: 'expired', time: new Date(now).toISOString(), comment: null },
-    });
+    try {
+      w.resolve(await this.#outcome(r, w));
+    } catch (e) {
+      this.#log.error({ request: r.id, err: errText(e) }, 'approvals: the store failed while releasing a held statement; it is refused');
+      w.resolve(refuse(r.rule, `request ${r.id} could not be completed: the approvals store is unavailable; the statement did not run`));
+    }
+  }
+
+  async #outcome(r: ApprovalRequest, w: Waiter): Promise<ApprovalOutcome> {
+    const id = r.id;
+    if (r.status === 'approved') {
+      // The held statement is the grant's one use; if that cannot be written, it does not run.
+      if (r.scope === 'statement' && !(await this.store.transition(id, 'approved', 'used', this.#now()))) return refuse(r.rule, `request ${id} was approved but its grant is already used; the statement did not run`);
+      this.#audit?.recordAction({ session: r.summary.session, actor: { subject: r.subject, groups: [] }, action: 'approval.used', target: id, detail: { rule: r.rule, mode: 'hold' } });
+      return { decision: { action: 'allow', rule: r.rule }, approval: note(r, `request ${id}`) };
+    }
+    if (r.status === 'denied') {
+      const d = r.votes.find((v) => v.vote === 'deny');
+      return {
+        decision: deny(r.rule, `request ${id} was denied by ${d?.voter ?? 'a reviewer'}${d?.comment ? `: ${d.comment}` : ''}`),
+        approval: { approver: d?.voter ?? SYSTEM, decision: 'rejected', time: r.decidedAt ?? new Date(this.#now()).toISOString(), comment: d?.comment ?? null },
+      };
+    }
+    if (r.status === 'expired') {
+      return {
+        decision: deny(r.rule, `request ${id} was not approved within ${Math.round(w.waitMs / 1000)} s (${this.#votesText(r)}); the statement did not run`),
+        approval: { approver: SYSTEM, decision: 'expired', time: r.decidedAt ?? new Date(this.#now()).toISOString(), comment: null },
+      };
+    }
+    return refuse(r.rule, `request ${id} is ${r.status}; the statement did not run`);
+  }
+
+  /**
+   * The hold ran out. The expiry is conditional like any transition: if a reviewer (here or on
+   * another gateway) decided first, the statement gets that decision instead.
+   */
+  async #timeout(id: string): Promise<void> {
+    if (!this.#waiters.has(id)) return;
+    try {
+      const expired = await this.store.transition(id, 'pending', 'expired', this.#now());
+      const r = await this.store.get(id);
+      if (!r) throw new PortcullisError('ERR_APPROVALS_UNAVAILABLE', `request ${id} is missing from the approvals store`);
+      if (expired) this.notifier.notify('approval.expired', r, this.link(id));
+      await this.#wake(r);
+    } catch (e) {
+      const w = this.#drop(id);
+      this.#log.error({ request: id, err: errText(e) }, 'approvals: the store failed when a hold timed out; the statement is refused');
+      w?.resolve(refuse(w.rule, `request ${id} was not approved within ${Math.round(w.waitMs / 1000)} s; the statement did not run`));
+    }
   }
 
   #end(sessionId: string, to: RequestStatus, why: string): void {
     for (const [id, w] of this.#waiters) {
       if (w.session !== sessionId) continue;
-      this.#waiters.delete(id);
-      clearTimeout(w.timer);
-      this.store.transition(id, 'pending', to, this.#now());
-      w.resolve(refuse(this.store.get(id)?.rule ?? 'approvals', `request ${id} was withdrawn: ${why}`));
+      this.#drop(id);
+      // The client is answered now; the store catches up (a failure leaves the request to expire).
+      const job = this.store
+        .transition(id, 'pending', to, this.#now())
+        .then(() => undefined)
+        .catch((e: unknown) => this.#log.warn({ request: id, err: errText(e) }, `approvals: could not mark a request ${to}`));
+      const tracked = job.finally(() => this.#background.delete(tracked));
+      this.#background.add(tracked);
+      w.resolve(refuse(w.rule, `request ${id} was withdrawn: ${why}`));
+    }
+  }
+
+  #drop(id: string): Waiter | undefined {
+    const w = this.#waiters.get(id);
+    if (!w) return undefined;
+    this.#waiters.delete(id);
+    clearTimeout(w.timer);
+    if (this.#waiters.size === 0) this.#stopWatch();
+    return w;
+  }
+
+  #startWatch(): void {
+    if (this.#watch) return;
+    this.#watch = setInterval(() => void this.#recheck(), WATCH_MS);
+    this.#watch.unref();
+  }
+
+  #stopWatch(): void {
+    if (this.#watch) clearInterval(this.#watch);
+    this.#watch = undefined;
+  }
+
+  /** Held requests decided elsewhere (another gateway sharing the store) are answered here. */
+  async #recheck(): Promise<void> {
+    if (this.#watching) return;
+    this.#watching = true;
+    try {
+      for (const id of [...this.#waiters.keys()]) {
+        const r = await this.store.get(id);
+        if (r && r.status !== 'pending') await this.#wake(r);
+      }
+    } catch (e) {
+      // The hold's own timeout still ends the wait; a store that is down only delays the news.
+      this.#log.warn({ err: errText(e) }, 'approvals: could not re-read held requests');
+    } finally {
+      this.#watching = false;
     }
   }
 
   /** Return-mode requests expire lazily: nothing waits on them. */
-  #expireDue(): void {
+  async #expireDue(): Promise<void> {
     const now = this.#now();
-    for (const r of this.store.expiredPending(now)) {
+    for (const r of await this.store.expiredPending(now)) {
       if (this.#waiters.has(r.id)) continue;
-      if (this.store.transition(r.id, 'pending', 'expired', now)) this.notifier.notify('approval.expired', this.store.get(r.id)!, this.link(r.id));
+      if (await this.store.transition(r.id, 'pending', 'expired', now)) {
+        const after = await this.store.get(r.id);
+        if (after) this.notifier.notify('approval.expired', after, this.link(r.id));
+      }
     }
   }
 
@@ -306,3 +434,5 @@ function deny(rule: string, reason: string, requestId?: string): DenyDecision {
 function refuse(rule: string, reason: string, requestId?: string): ApprovalOutcome {
   return { decision: deny(rule, reason, requestId) };
 }
+
+const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Secret } from '../config/secret.js';
 import { secretField } from '../config/secret-field.js';
 import { PortcullisError } from '../errors/portcullis-error.js';
 import { durationSchema } from '../policy/schema.js';
@@ -49,14 +50,26 @@ export const notificationsSchema = z
 /**
  * `approvals:` — its presence turns review decisions into requests a person can approve;
  * without it they are refused with ERR_APPROVAL_REQUIRED (fail closed).
+ *
+ * @example
+ * approvals:
+ *   store: postgres://portcullis@audit-db:5432/audit   # absent: wherever audit.store is
+ *   password: ${env:AUDIT_DB_PASSWORD}
+ *   default_approvers: [dba]
  */
 export const approvalsSchema = z
   .object({
     store: z
-      .string()
-      .regex(/^sqlite:.+/, 'must be sqlite:PATH')
+      .union([z.string().min(1), z.instanceof(Secret)])
+      .refine((s) => /^(sqlite:.+|postgres(ql)?:\/\/)/.test(typeof s === 'string' ? s : s.reveal()), { message: 'must be sqlite:PATH or a postgres:// URL' })
       .optional()
-      .describe('sqlite:PATH; defaults to approvals.db next to the audit SQLite file, else ./data/approvals.db'),
+      .describe('sqlite:PATH or postgres://…; defaults to the audit store: its PostgreSQL database, else approvals.db beside its SQLite file'),
+    password: secretField().optional().describe('PostgreSQL password, when the URL carries none'),
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
+      .optional()
+      .describe('PostgreSQL schema holding approval_requests and approval_votes; defaults to audit.schema (portcullis)'),
     console_url: z.string().url().optional().describe('where reviewers decide; named in notices and webhooks'),
     default_approvers: z.array(z.string().min(1)).min(1).optional(),
     estimate: z.boolean().default(true).describe('EXPLAIN writes upstream for an affected-row estimate'),

@@ -1,75 +1,48 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import type { ApprovalRequest, RequestStatus, ReviewSummary, Vote } from './request.js';
+import type { ApprovalRequest, RequestStatus, ReviewSummary } from './request.js';
 
 /**
- * Approval requests and votes in one SQLite file of their own (WAL), so they survive a
- * restart. Kept apart from the audit store on purpose: the audit log is append-only and
- * hash-chained, while a request changes state; what a request led to is recorded on the
- * statement event in the audit log.
+ * Where approval requests and votes live, so that they survive a restart and are shared by
+ * every gateway pointing at the same store: `SqliteApprovalStore` (one file, one host) or
+ * `PostgresApprovalStore` (production, several gateways).
  *
- * better-sqlite3 is synchronous, which is what lets a return-mode retry spend its grant inside
- * `admit` without a promise, and makes "spend once" a single conditional UPDATE.
+ * Kept apart from the audit log on purpose: the audit log is append-only and hash-chained,
+ * while a request changes state; what a request led to is recorded on the statement event.
+ *
+ * Every state change is conditional on the state it leaves (`transition`, `spendGrant`), so two
+ * gateways deciding, expiring or spending the same request cannot both succeed. Methods reject
+ * with ERR_APPROVALS_UNAVAILABLE when the store cannot be read or written.
  */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS approval_requests (
-  id TEXT PRIMARY KEY,
-  status TEXT NOT NULL,
-  mode TEXT NOT NULL,
-  scope TEXT NOT NULL,
-  rule TEXT NOT NULL,
-  approvers TEXT NOT NULL,
-  approvals_needed INTEGER NOT NULL,
-  subject TEXT NOT NULL,
-  connection TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  created_ms INTEGER NOT NULL,
-  expires_ms INTEGER NOT NULL,
-  decided_ms INTEGER,
-  grant_until_ms INTEGER,
-  used_ms INTEGER,
-  gateway TEXT NOT NULL,
-  summary TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS approval_requests_status ON approval_requests (status, created_ms);
-CREATE INDEX IF NOT EXISTS approval_requests_grant ON approval_requests (fingerprint, status);
-CREATE TABLE IF NOT EXISTS approval_votes (
-  request_id TEXT NOT NULL REFERENCES approval_requests (id),
-  voter TEXT NOT NULL,
-  vote TEXT NOT NULL,
-  comment TEXT,
-  time_ms INTEGER NOT NULL,
-  PRIMARY KEY (request_id, voter)
-);
-`;
-
-interface Row {
-  id: string;
-  status: RequestStatus;
-  mode: 'hold' | 'return';
-  scope: 'statement' | 'window';
-  rule: string;
-  approvers: string;
-  approvals_needed: number;
-  subject: string;
-  connection: string;
-  fingerprint: string;
-  created_ms: number;
-  expires_ms: number;
-  decided_ms: number | null;
-  grant_until_ms: number | null;
-  used_ms: number | null;
-  gateway: string;
-  summary: string;
-}
-
-interface VoteRow {
-  request_id: string;
-  voter: string;
-  vote: 'approve' | 'deny';
-  comment: string | null;
-  time_ms: number;
+export interface ApprovalStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** A file path or a URL without its password, for messages. */
+  readonly location: string;
+  insert(r: NewRequest): Promise<void>;
+  get(id: string): Promise<ApprovalRequest | undefined>;
+  /** Newest first; all statuses when `status` is undefined. */
+  list(status: RequestStatus | undefined, limit: number): Promise<ApprovalRequest[]>;
+  /** Adds or replaces a voter's vote; one vote per person per request. */
+  vote(id: string, v: NewVote): Promise<void>;
+  /**
+   * Moves a request out of `from` into `to` (stamping `used_ms` for `used`, else `decided_ms`);
+   * false when another writer got there first.
+   */
+  transition(id: string, from: RequestStatus, to: RequestStatus, atMs: number, grantUntilMs?: number | null): Promise<boolean>;
+  /**
+   * Spends an approved return-mode statement-scope grant for exactly this fingerprint, once:
+   * whatever the number of gateways asking at the same moment, one of them gets it.
+   */
+  spendGrant(fingerprint: string, nowMs: number): Promise<ApprovalRequest | undefined>;
+  /** A request for exactly this statement still waiting for a decision. */
+  pendingFor(fingerprint: string, nowMs: number): Promise<ApprovalRequest | undefined>;
+  /** An approved window grant for this subject, connection and rule that is still open. */
+  openWindow(subject: string, connection: string, rule: string, nowMs: number): Promise<ApprovalRequest | undefined>;
+  /** Pending requests whose decision time has passed. */
+  expiredPending(nowMs: number): Promise<ApprovalRequest[]>;
+  /** Held requests of this gateway left pending by a previous run (their sessions are gone) become `abandoned`; their ids. */
+  abandonHeld(gateway: string, nowMs: number): Promise<string[]>;
+  /** The estimate arrives after the request is stored. */
+  setSummary(id: string, summary: ReviewSummary): Promise<void>;
+  close(): Promise<void>;
 }
 
 export interface NewRequest {
@@ -88,132 +61,9 @@ export interface NewRequest {
   readonly summary: ReviewSummary;
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
-
-export class ApprovalStore {
-  readonly location: string;
-  readonly #db: Database.Database;
-
-  /** `path` is a file; its directory is created. */
-  constructor(path: string) {
-    this.location = resolve(path);
-    mkdirSync(dirname(this.location), { recursive: true });
-    this.#db = new Database(this.location);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('busy_timeout = 5000');
-    this.#db.exec(SCHEMA);
-  }
-
-  insert(r: NewRequest): void {
-    this.#db
-      .prepare(
-        `INSERT INTO approval_requests (id, status, mode, scope, rule, approvers, approvals_needed, subject, connection, fingerprint, created_ms, expires_ms, gateway, summary)
-         VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(r.id, r.mode, r.scope, r.rule, JSON.stringify(r.approvers), r.approvalsNeeded, r.subject, r.connection, r.fingerprint, r.createdMs, r.expiresMs, r.gateway, JSON.stringify(r.summary));
-  }
-
-  get(id: string): ApprovalRequest | undefined {
-    const row = this.#db.prepare('SELECT * FROM approval_requests WHERE id = ?').get(id) as Row | undefined;
-    return row ? this.#toRequest(row) : undefined;
-  }
-
-  list(status: RequestStatus | undefined, limit: number): ApprovalRequest[] {
-    const rows = (
-      status === undefined
-        ? this.#db.prepare('SELECT * FROM approval_requests ORDER BY created_ms DESC LIMIT ?').all(limit)
-        : this.#db.prepare('SELECT * FROM approval_requests WHERE status = ? ORDER BY created_ms DESC LIMIT ?').all(status, limit)
-    ) as Row[];
-    return rows.map((r) => this.#toRequest(r));
-  }
-
-  /** Adds or replaces a voter's vote; one vote per person per request. */
-  vote(id: string, v: { voter: string; vote: 'approve' | 'deny'; comment: string | null; timeMs: number }): void {
-    this.#db.prepare('INSERT OR REPLACE INTO approval_votes (request_id, voter, vote, comment, time_ms) VALUES (?, ?, ?, ?, ?)').run(id, v.voter, v.vote, v.comment, v.timeMs);
-  }
-
-  /** Moves a request out of `from`; false when another writer got there first. */
-  transition(id: string, from: RequestStatus, to: RequestStatus, atMs: number, grantUntilMs: number | null = null): boolean {
-    const col = to === 'used' ? 'used_ms' : 'decided_ms';
-    const r = this.#db.prepare(`UPDATE approval_requests SET status = ?, ${col} = ?, grant_until_ms = COALESCE(?, grant_until_ms) WHERE id = ? AND status = ?`).run(to, atMs, grantUntilMs, id, from);
-    return r.changes === 1;
-  }
-
-  /**
-   * Spends an approved statement-scope grant for exactly this fingerprint, once: the UPDATE
-   * only succeeds for the first caller, whatever the number of gateways sharing the file.
-   */
-  spendGrant(fingerprint: string, nowMs: number): ApprovalRequest | undefined {
-    return this.#db.transaction(() => {
-      const row = this.#db
-        .prepare(`SELECT * FROM approval_requests WHERE fingerprint = ? AND status = 'approved' AND mode = 'return' AND scope = 'statement' AND grant_until_ms > ? ORDER BY created_ms LIMIT 1`)
-        .get(fingerprint, nowMs) as Row | undefined;
-      if (!row) return undefined;
-      if (!this.transition(row.id, 'approved', 'used', nowMs)) return undefined;
-      return this.#toRequest({ ...row, status: 'used', used_ms: nowMs });
-    })();
-  }
-
-  /** A request for exactly this statement still waiting for a decision. */
-  pendingFor(fingerprint: string, nowMs: number): ApprovalRequest | undefined {
-    const row = this.#db.prepare(`SELECT * FROM approval_requests WHERE fingerprint = ? AND status = 'pending' AND expires_ms > ? ORDER BY created_ms DESC LIMIT 1`).get(fingerprint, nowMs) as Row | undefined;
-    return row ? this.#toRequest(row) : undefined;
-  }
-
-  /** An approved window grant for this subject, connection and rule that is still open. */
-  openWindow(subject: string, connection: string, rule: string, nowMs: number): ApprovalRequest | undefined {
-    const row = this.#db
-      .prepare(`SELECT * FROM approval_requests WHERE subject = ? AND connection = ? AND rule = ? AND status = 'approved' AND scope = 'window' AND grant_until_ms > ? ORDER BY grant_until_ms DESC LIMIT 1`)
-      .get(subject, connection, rule, nowMs) as Row | undefined;
-    return row ? this.#toRequest(row) : undefined;
-  }
-
-  /** Pending requests whose decision time has passed. */
-  expiredPending(nowMs: number): ApprovalRequest[] {
-    return (this.#db.prepare(`SELECT * FROM approval_requests WHERE status = 'pending' AND expires_ms <= ?`).all(nowMs) as Row[]).map((r) => this.#toRequest(r));
-  }
-
-  /** Held requests of this gateway left pending by a previous run: their sessions are gone. */
-  abandonHeld(gateway: string, nowMs: number): string[] {
-    return this.#db.transaction(() => {
-      const ids = (this.#db.prepare(`SELECT id FROM approval_requests WHERE status = 'pending' AND mode = 'hold' AND gateway = ?`).all(gateway) as { id: string }[]).map((r) => r.id);
-      for (const id of ids) this.transition(id, 'pending', 'abandoned', nowMs);
-      return ids;
-    })();
-  }
-
-  /** The estimate arrives after the request is stored. */
-  setSummary(id: string, summary: ReviewSummary): void {
-    this.#db.prepare('UPDATE approval_requests SET summary = ? WHERE id = ?').run(JSON.stringify(summary), id);
-  }
-
-  close(): void {
-    this.#db.close();
-  }
-
-  #toRequest(r: Row): ApprovalRequest {
-    const votes = (this.#db.prepare('SELECT * FROM approval_votes WHERE request_id = ? ORDER BY time_ms, voter').all(r.id) as VoteRow[]).map(
-      (v): Vote => ({ voter: v.voter, vote: v.vote, comment: v.comment, time: new Date(v.time_ms).toISOString() }),
-    );
-    return {
-      id: r.id,
-      status: r.status,
-      mode: r.mode,
-      scope: r.scope,
-      rule: r.rule,
-      approvers: JSON.parse(r.approvers) as string[],
-      approvalsNeeded: r.approvals_needed,
-      subject: r.subject,
-      connection: r.connection,
-      createdAt: iso(r.created_ms)!,
-      expiresAt: iso(r.expires_ms)!,
-      decidedAt: iso(r.decided_ms),
-      grantUntil: iso(r.grant_until_ms),
-      usedAt: iso(r.used_ms),
-      summary: JSON.parse(r.summary) as ReviewSummary,
-      votes,
-      fingerprint: r.fingerprint,
-      gateway: r.gateway,
-    };
-  }
+export interface NewVote {
+  readonly voter: string;
+  readonly vote: 'approve' | 'deny';
+  readonly comment: string | null;
+  readonly timeMs: number;
 }

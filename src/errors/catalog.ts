@@ -27,8 +27,12 @@ export const ERRORS = {
   ERR_APPROVAL_REQUIRED: { sqlstate: '42501', http: 403, summary: 'The statement requires approval.' },
   ERR_ANALYSIS_FAILED: { sqlstate: '42501', http: 403, summary: 'The statement could not be analyzed; unknown statements are denied.' },
   ERR_AUDIT_UNAVAILABLE: { sqlstate: '58000', http: 503, summary: 'The audit store is unavailable; statements are refused (audit.on_failure: refuse).' },
+  ERR_APPROVALS_UNAVAILABLE: { sqlstate: '58000', http: 503, summary: 'The approvals store is unavailable; statements that need review are refused and requests cannot be decided.' },
   ERR_STATEMENT_FAILED: { sqlstate: 'XX000', http: 422, summary: 'The database reported an error for an admitted statement; its own SQLSTATE travels with it.' },
   ERR_NOT_FOUND: { sqlstate: '42704', http: 404, summary: 'No such resource or route.' },
+  ERR_PARAMETER_REFUSED: { sqlstate: '42501', http: 403, summary: 'The client tried to set a session or statement parameter the gateway controls (QUERY_TAG, MULTI_STATEMENT_COUNT, …); only output-format parameters are accepted.' },
+  ERR_SESSION_EXPIRED: { sqlstate: '08003', http: 401, summary: 'The Snowflake session token is unknown, expired or its session has ended; log in again.' },
+  ERR_RESULT_UNAVAILABLE: { sqlstate: '55000', http: 410, summary: 'The query result is no longer kept (too large to keep once delivered, or past its retention); run the statement again.' },
   ERR_INTERNAL: { sqlstate: 'XX000', http: 500, summary: 'An internal error occurred; details are in the gateway log.' },
 } as const satisfies Record<string, { sqlstate: string; http: number; summary: string }>;
 

@@ -24,6 +24,7 @@ export class ApprovalsFeed {
   readonly #subs = new Set<Subscriber>();
   #timer: NodeJS.Timeout | undefined;
   #beat = 0;
+  #reading = false;
 
   constructor(backend: ApprovalsBackend) {
     this.#backend = backend;
@@ -38,13 +39,29 @@ export class ApprovalsFeed {
       this.#subs.delete(sub);
       if (this.#subs.size === 0) this.#stop();
     });
-    this.#push(sub, this.#backend.list(undefined, LIMIT));
-    this.#timer ??= setInterval(() => this.#tick(), POLL_MS);
+    // A tick may answer first; its newer snapshot then wins over this one.
+    this.#backend.list(undefined, LIMIT).then(
+      (all) => {
+        if (this.#subs.has(sub) && sub.last === '') this.#push(sub, all);
+      },
+      () => undefined,
+    );
+    this.#timer ??= setInterval(() => void this.#tick(), POLL_MS);
     this.#timer.unref();
   }
 
-  #tick(): void {
-    const all = this.#backend.list(undefined, LIMIT);
+  async #tick(): Promise<void> {
+    // A slow store must not pile up reads: a tick still reading makes the next one a no-op.
+    if (this.#reading) return;
+    this.#reading = true;
+    let all: ApprovalRequest[] | undefined;
+    try {
+      all = await this.#backend.list(undefined, LIMIT);
+    } catch {
+      // The store is down: viewers keep the last queue they were sent, and still get heartbeats.
+    } finally {
+      this.#reading = false;
+    }
     const beat = ++this.#beat % Math.round(HEARTBEAT_MS / POLL_MS) === 0;
     for (const s of this.#subs) {
       // A signed-out or expired viewer stops receiving at once.
@@ -52,7 +69,7 @@ export class ApprovalsFeed {
         s.res.end();
         continue;
       }
-      this.#push(s, all);
+      if (all) this.#push(s, all);
       if (beat) s.res.write(': keep-alive\n\n');
     }
   }

@@ -45,8 +45,8 @@ export class ApprovalsRoutes {
     return this.#deps.approvals;
   }
 
-  #list(a: Authed): void {
-    const items = this.#backend().list(undefined, 200).filter(visibleTo(a.s));
+  async #list(a: Authed): Promise<void> {
+    const items = (await this.#backend().list(undefined, 200)).filter(visibleTo(a.s));
     sendJson(a.x.res, 200, { approvals: items.map(requestJson) });
   }
 
@@ -61,7 +61,7 @@ export class ApprovalsRoutes {
     if (!parsed.success) return sendError(a.x.res, 'ERR_PROTOCOL_VIOLATION', 'the body is { "comment": "…" } (optional)');
     const comment = parsed.data.comment?.trim() || null;
     try {
-      const r = backend.vote(id, principalOf(a.s), how, comment);
+      const r = await backend.vote(id, principalOf(a.s), how, comment);
       logAction(this.#deps.logger, a.s.subject, how === 'approve' ? 'approval.approve' : 'approval.deny', { request: id, status: r.status });
       sendJson(a.x.res, 200, requestJson(r));
     } catch (e) {

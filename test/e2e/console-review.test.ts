@@ -95,7 +95,7 @@ test('a reviewer signs in and sees a held psql statement arrive live', async () 
 });
 
 test('a forged cross-site POST is refused and the request stays pending', async () => {
-  const [pending] = gw.gateway.approvals!.list('pending', 10);
+  const [pending] = await gw.gateway.approvals!.list('pending', 10);
   assert.ok(pending);
   attacker = createServer((_req, res) => {
     res.setHeader('content-type', 'text/html');
@@ -116,7 +116,7 @@ test('a forged cross-site POST is refused and the request stays pending', async 
   // Same site, another origin (another port on this host): the cookie rides along, and the
   // Origin and CSRF-token checks refuse it.
   assert.equal(await forge('127.0.0.1'), 403);
-  assert.equal(gw.gateway.approvals!.get(pending.id)!.status, 'pending');
+  assert.equal((await gw.gateway.approvals!.get(pending.id))!.status, 'pending');
 });
 
 test('approving in the console releases psql with its (masked) rows', async () => {

@@ -161,7 +161,7 @@ test('GET /api/v1/connections, /healthz and /api/openapi.json', async () => {
   assert.equal(((await health.json()) as { status: string }).status, 'ok');
   const doc = (await (await fetch(`${gw.httpUrl}/api/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown>; servers: { url: string }[] };
   assert.equal(doc.openapi, '3.1.0');
-  assert.deepEqual(Object.keys(doc.paths).sort(), ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp', '/api/v1/connections', '/api/v1/query', '/healthz']);
+  assert.deepEqual(Object.keys(doc.paths).sort(), ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp', '/api/v1/connections', '/api/v1/query', '/api/v1/sessions', '/api/v1/sessions/{id}', '/healthz']);
   assert.equal(doc.servers[0]!.url, gw.httpUrl);
   const missing = await fetch(`${gw.httpUrl}/nope`);
   assert.equal(missing.status, 404);

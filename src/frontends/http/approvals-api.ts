@@ -7,11 +7,14 @@ import type { Authenticated } from './bearer-auth.js';
 import { sendError, sendJson } from './json-response.js';
 import { readJsonBody } from './request-body.js';
 
-/** What the routes need of the approvals engine. */
+/**
+ * What the routes need of the approvals engine. Asynchronous because the store may be a
+ * PostgreSQL database; each rejects with ERR_APPROVALS_UNAVAILABLE (503) when it is down.
+ */
 export interface ApprovalsBackend {
-  list(status: RequestStatus | undefined, limit: number): ApprovalRequest[];
-  get(id: string): ApprovalRequest | undefined;
-  vote(id: string, voter: Principal, vote: 'approve' | 'deny', comment: string | null): ApprovalRequest;
+  list(status: RequestStatus | undefined, limit: number): Promise<ApprovalRequest[]>;
+  get(id: string): Promise<ApprovalRequest | undefined>;
+  vote(id: string, voter: Principal, vote: 'approve' | 'deny', comment: string | null): Promise<ApprovalRequest>;
 }
 
 export const APPROVALS_PATH = '/api/approvals';
@@ -59,11 +62,11 @@ export async function serveApprovals(
       return;
     }
     const limit = Math.min(Math.max(Number(q.get('limit') ?? 100) || 100, 1), 1000);
-    const items = backend.list(status as RequestStatus | undefined, limit).filter((r) => visible(r, p));
+    const items = (await backend.list(status as RequestStatus | undefined, limit)).filter((r) => visible(r, p));
     sendJson(res, 200, { approvals: items.map(requestJson) });
     return;
   }
-  const found = backend.get(id);
+  const found = await backend.get(id);
   // A vote is judged by the engine, which says why a non-approver may not decide.
   if (!found || (action === undefined && !visible(found, p))) {
     sendError(res, 'ERR_NOT_FOUND', `no approval request ${id}`);
@@ -80,7 +83,7 @@ export async function serveApprovals(
     return;
   }
   try {
-    const r = backend.vote(id, p, action, parsed.data.comment ?? null);
+    const r = await backend.vote(id, p, action, parsed.data.comment ?? null);
     sendJson(res, 200, requestJson(r));
   } catch (e) {
     if (!isPortcullisError(e)) throw e;

@@ -2,7 +2,7 @@
  * The OpenAPI 3.1 description of the HTTP API, written by hand so it says exactly what the
  * handlers do. Served at `/api/openapi.json`.
  */
-export function openApiDocument(base: string, version: string, features: { approvals?: boolean } = {}): Record<string, unknown> {
+export function openApiDocument(base: string, version: string, features: { approvals?: boolean; sessions?: boolean } = {}): Record<string, unknown> {
   const error = { $ref: '#/components/schemas/Error' };
   const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } });
   const unauthorized = {
@@ -66,22 +66,7 @@ export function openApiDocument(base: string, version: string, features: { appro
         },
       },
       ...(features.approvals ? approvalPaths(errorResponse) : {}),
-      '/api/v1/sessions': {
-        get: {
-          operationId: 'listSessions',
-          summary: 'Recorded sessions, newest first (audit readers only)',
-          parameters: ['user', 'connection', 'since', 'until', 'decision', 'limit', 'cursor'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
-          responses: { '200': { description: '`{ sessions: [...], next_cursor }`.' }, '401': errorResponse('No or bad credential.'), '403': errorResponse('Not in audit.readers, console.auditors or console.admins.') },
-        },
-      },
-      '/api/v1/sessions/{id}': {
-        get: {
-          operationId: 'getSession',
-          summary: 'One recorded session with a page of its statements and masked results',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }, ...['from', 'limit'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'integer' } }))],
-          responses: { '200': { description: 'The session, its statements and `next_statement`.' }, '404': errorResponse('No such session.') },
-        },
-      },
+      ...(features.sessions ? sessionPaths(errorResponse) : {}),
       '/.well-known/oauth-protected-resource': {
         get: { operationId: 'resourceMetadata', summary: 'OAuth 2.0 Protected Resource Metadata (RFC 9728) for the gateway', security: [], responses: { '200': { description: 'The metadata document.' } } },
       },
@@ -192,5 +177,27 @@ function approvalPaths(errorResponse: (d: string) => unknown): Record<string, un
           responses: { '200': { description: 'The updated request.' }, '403': errorResponse('Not an approver, or your own request.'), '409': errorResponse('No longer pending.') },
         },
       },
+  };
+}
+
+/** The recordings API, described only when recording is on (otherwise it is not mounted). */
+function sessionPaths(errorResponse: (d: string) => unknown): Record<string, unknown> {
+  return {
+    '/api/v1/sessions': {
+      get: {
+        operationId: 'listSessions',
+        summary: 'Recorded sessions, newest first (audit readers only)',
+        parameters: ['user', 'connection', 'since', 'until', 'decision', 'limit', 'cursor'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+        responses: { '200': { description: '`{ sessions: [...], next_cursor }`.' }, '401': errorResponse('No or bad credential.'), '403': errorResponse('Not in audit.readers, console.auditors or console.admins.') },
+      },
+    },
+    '/api/v1/sessions/{id}': {
+      get: {
+        operationId: 'getSession',
+        summary: 'One recorded session with a page of its statements and masked results',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }, ...['from', 'limit'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'integer' } }))],
+        responses: { '200': { description: 'The session, its statements and `next_statement`.' }, '404': errorResponse('No such session.') },
+      },
+    },
   };
 }

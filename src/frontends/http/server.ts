@@ -129,7 +129,7 @@ export class HttpFrontend {
         return;
       case '/api/openapi.json':
         if (!allow(x, method, ['GET', 'HEAD'])) return;
-        sendJson(x.res, 200, openApiDocument(x.base, o.version, { approvals: o.approvals !== undefined }));
+        sendJson(x.res, 200, openApiDocument(x.base, o.version, { approvals: o.approvals !== undefined, sessions: o.sessions !== undefined }));
         return;
       case METADATA_PATH:
       case `${METADATA_PATH}/mcp`:

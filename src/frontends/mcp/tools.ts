@@ -191,7 +191,7 @@ export function createMcpServer(ctx: ToolContext): McpServer {
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     guard<{ request_id: string }>('approval_status', async (a) => {
-      const r = visibleRequest(ctx, a.request_id);
+      const r = await visibleRequest(ctx, a.request_id);
       if (typeof r === 'string') return error(r);
       return ok(requestJson(r));
     }),
@@ -209,10 +209,10 @@ export function createMcpServer(ctx: ToolContext): McpServer {
     },
     guard<{ request_id: string; timeout_seconds?: number | undefined }>('wait_for_approval', async (a, signal) => {
       const deadline = Date.now() + (a.timeout_seconds ?? 60) * 1000;
-      let r = visibleRequest(ctx, a.request_id);
+      let r = await visibleRequest(ctx, a.request_id);
       while (typeof r !== 'string' && r.status === 'pending' && Date.now() < deadline && !signal.aborted) {
         await new Promise((res) => setTimeout(res, 250));
-        r = visibleRequest(ctx, a.request_id);
+        r = await visibleRequest(ctx, a.request_id);
       }
       if (typeof r === 'string') return error(r);
       if (r.status === 'pending') return ok(requestJson(r));
@@ -274,13 +274,13 @@ function rowsResult(outcome: Extract<Awaited<ReturnType<typeof runStatement>>, {
   });
 }
 
-type Request = NonNullable<ReturnType<NonNullable<DriverDeps['approvals']>['get']>>;
+type Request = NonNullable<Awaited<ReturnType<NonNullable<DriverDeps['approvals']>['get']>>>;
 
 /** The requester and the rule's approvers may see a request; anyone else learns nothing. */
-function visibleRequest(ctx: ToolContext, id: string): Request | string {
+async function visibleRequest(ctx: ToolContext, id: string): Promise<Request | string> {
   const backend = ctx.deps.approvals;
   if (!backend) return `${APPROVALS_OFF} [ERR_APPROVAL_REQUIRED]`;
-  const r = backend.get(id);
+  const r = await backend.get(id);
   const p = ctx.principal;
   if (!r || (r.subject !== p.subject && !r.approvers.some((g) => p.groups.includes(g)))) return `no approval request ${JSON.stringify(id.slice(0, 100))} visible to you [ERR_NOT_FOUND]`;
   return r;
