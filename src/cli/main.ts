@@ -76,6 +76,7 @@ program.addCommand(sessionsCommand(loadConfigFile));
 program.addCommand(auditCommand(loadConfigFile));
 program.addCommand((await import('./approvals.js')).approvalsCommand(loadConfigFile));
 program.addCommand((await import('./mcp.js')).mcpCommand());
+program.addCommand((await import('./dev.js')).devCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -92,8 +92,8 @@ export interface ApprovalOutcome {
 }
 
 /**
- * approve: turns a `review` into allow or deny. Synchronous when the answer is known now (a
- * grant to spend, return mode's immediate refusal); a promise while a person decides (hold).
+ * approve: turns a `review` into allow or deny — a promise, since it asks the approvals store
+ * (SQLite or PostgreSQL) and, in hold mode, waits while a person decides.
  */
 export interface ApproveStage {
   review(input: ReviewInput): ApprovalOutcome | Promise<ApprovalOutcome>;
