@@ -211,10 +211,18 @@ export class PipelineSession {
     return { decision: this.#stages.decide.decide({ principal: p, client: this.client, connection: this.connection, analysis, params }), analysis };
   }
 
-  admit(sql: string, params?: readonly (string | null)[], hooks?: AdmitHooks): Verdict | Promise<Verdict> {
+  /**
+   * `deferReview`: the caller will know the bind parameters only later (an extended-protocol
+   * Parse), so a `review` comes back unresolved and `approveDeferred` is called per execution
+   * with its parameters — a reviewer never approves a statement without seeing its values.
+   */
+  admit(sql: string, params?: readonly (string | null)[], hooks?: AdmitHooks, opts?: { deferReview?: boolean }): Verdict | Promise<Verdict> {
     const analysis = this.#analysis.analyze(sql);
     const decision = this.#decide(analysis, params);
-    if (decision.action === 'review' && this.#stages.approve) return this.#approve(sql, params, analysis, decision, hooks);
+    if (decision.action === 'review' && this.#stages.approve) {
+      if (opts?.deferReview === true) return { decision, analysis };
+      return this.#approve(sql, params, analysis, decision, hooks);
+    }
     const verdict: Verdict = { decision, analysis };
     for (const l of this.#listeners) l.onDecision?.(this, sql, verdict);
     return verdict;
@@ -230,6 +238,13 @@ export class PipelineSession {
       return verdict;
     };
     return out instanceof Promise ? out.then(done) : done(out);
+  }
+
+  /** approve, for a review `admit` deferred: now with the execution's bind parameters. */
+  approveDeferred(sql: string, params: readonly (string | null)[] | undefined, verdict: Verdict, hooks?: AdmitHooks): Verdict | Promise<Verdict> {
+    const d = verdict.decision;
+    if (d.action !== 'review' || !this.#stages.approve) return verdict;
+    return this.#approve(sql, params, verdict.analysis, d, hooks);
   }
 
   /** A CancelRequest arrived: a statement held for approval is withdrawn. */

@@ -89,11 +89,23 @@ test('pg: refused at once with the request id; once approved the identical state
   assert.notEqual(UUID.exec(again.message)![0], id);
 });
 
-test('pg: bind parameters are not known when the wire decides, so they cannot be approved for a retry', async () => {
-  const r = await attempt('agent', "UPDATE orders SET state = 'lost' WHERE id = $1", [3]);
-  assert.equal(r.code, '42501');
-  assert.match(r.message, /has bind parameters whose values are not known when it is decided/);
-  assert.equal(await state(3), 'open');
+test('pg: bound parameters are part of the request and the grant: the approved values run once, other values are refused', async () => {
+  const sql = "UPDATE orders SET state = 'lost' WHERE id = $1";
+  const first = await attempt('agent', sql, [3]);
+  assert.equal(first.code, '42501');
+  assert.match(first.message, /Approval requested: request [0-9a-f-]{36}/);
+  const id = UUID.exec(first.message)![0];
+  // The reviewer sees the values the statement would run with.
+  const req = (await api(gw, 'alice', `/api/approvals/${id}`)).json;
+  assert.deepEqual(req.params, ['3']);
+  assert.equal((await vote(gw, 'alice', id, 'approve')).json.status, 'approved');
+  // The same text with another value is another statement.
+  assert.equal((await attempt('agent', sql, [4])).code, '42501');
+  assert.equal(await state(4), 'open');
+  const retry = await attempt('agent', sql, [3]);
+  assert.equal(retry.rowCount, 1);
+  assert.equal(await state(3), 'lost');
+  assert.equal((await attempt('agent', sql, [3])).code, '42501', 'a grant is used once');
 });
 
 test('HTTP query API: the same statement, approved, runs once; a changed statement is refused', async () => {

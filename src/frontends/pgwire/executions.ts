@@ -27,6 +27,11 @@ export interface Prepared {
 export interface Portal {
   readonly stmt: Prepared | undefined;
   readonly params: (string | null)[] | null;
+  /**
+   * The values exactly as bound (binary ones as `\\x` hex), kept only for a statement whose
+   * review waits for them: the approval is bound to these, while the record gets them masked.
+   */
+  readonly rawParams?: (string | null)[] | undefined;
   rows: number;
   truncated: boolean;
 }

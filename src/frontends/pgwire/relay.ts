@@ -54,6 +54,8 @@ interface PendingDenial {
   sync: number;
 }
 
+/** Parse: a review waits for each Execute's parameters (see PipelineSession.admit). */
+const DEFER_REVIEW = { deferReview: true } as const;
 const REFUSED_BY_GATEWAY: Verdict['decision'] = { action: 'deny', rule: 'internal', code: 'ERR_ANALYSIS_FAILED', reason: 'the gateway could not evaluate this statement' };
 const UNKNOWN_ANALYSIS: Verdict['analysis'] = { statements: [], kind: 'unknown', risks: ['unparseable'], reads: [], writes: [], functions: [] };
 
@@ -246,12 +248,21 @@ export class PgRelay implements Cancellable {
     },
   };
 
-  #admit(sql: string): Verdict | Promise<Verdict> {
+  #admit(sql: string, deferReview = false): Verdict | Promise<Verdict> {
     try {
-      return this.#session.admit(sql, undefined, this.#hooks);
+      return this.#session.admit(sql, undefined, this.#hooks, deferReview ? DEFER_REVIEW : undefined);
     } catch (e) {
       this.#log.error({ err: (e as Error).message }, 'pipeline failed; refusing the statement');
       return { decision: REFUSED_BY_GATEWAY, analysis: UNKNOWN_ANALYSIS };
+    }
+  }
+
+  #approveDeferred(stmt: Prepared, portal: Portal): Verdict | Promise<Verdict> {
+    try {
+      return this.#session.approveDeferred(stmt.sql, portal.rawParams ?? [], stmt.verdict, this.#hooks);
+    } catch (e) {
+      this.#log.error({ err: (e as Error).message }, 'approval failed; refusing the statement');
+      return { decision: REFUSED_BY_GATEWAY, analysis: stmt.verdict.analysis };
     }
   }
 
@@ -277,11 +288,13 @@ export class PgRelay implements Cancellable {
 
   #onParse(buf: Buffer, start: number, end: number): number {
     const p = parseParse(buf, start, end);
-    return this.#when(this.#admit(p.sql), buf, start, end, (v, _b, _s, _e, detached) => {
+    return this.#when(this.#admit(p.sql, true), buf, start, end, (v, _b, _s, _e, detached) => {
       const d = v.decision;
-      if (d.action === 'allow') {
+      // A statement for review is prepared (that runs nothing); each Execute asks for approval
+      // with its own parameters.
+      if (d.action === 'allow' || d.action === 'review') {
         if (p.name !== '') this.#session.rememberPrepared(p.name, v.analysis);
-        this.#prepared.set(p.name, { sql: p.sql, verdict: v, limits: limitsOf(d) });
+        this.#prepared.set(p.name, { sql: p.sql, verdict: v, limits: d.action === 'allow' ? limitsOf(d) : undefined });
         return KEEP;
       }
       this.#prepared.delete(p.name);
@@ -297,20 +310,22 @@ export class PgRelay implements Cancellable {
   /** Bind: a portal remembers its statement, parameters and (across Executes) its row count. */
   #onBind(buf: Buffer, start: number, end: number): number {
     let portal: string, stmt: string, params: (string | null)[] | null = null;
-    if (this.#session.recordsParams) {
+    let raw: (string | null)[] | undefined;
+    const r = this.#reader.reset(buf, start + 5, end);
+    portal = r.cstring();
+    stmt = r.cstring();
+    const prepared = this.#prepared.get(stmt);
+    const awaitsReview = prepared?.verdict.decision.action === 'review';
+    if (this.#session.recordsParams || awaitsReview) {
       const b = parseBind(buf, start, end);
-      portal = b.portal;
-      stmt = b.statement;
-      params = recordableParams(b.params);
+      raw = recordableParams(b.params);
+      params = raw;
       const m = this.#masking;
       // Parameters are recorded as the masking rules would show them, never raw.
       if (m) params = params.map((p) => (p === null ? null : (m.engine.maskText(p) ?? p)));
-    } else {
-      const r = this.#reader.reset(buf, start + 5, end);
-      portal = r.cstring();
-      stmt = r.cstring();
+      if (!this.#session.recordsParams) params = null;
     }
-    this.#portals.set(portal, { stmt: this.#prepared.get(stmt), params, rows: 0, truncated: false });
+    this.#portals.set(portal, { stmt: prepared, params, rawParams: awaitsReview ? raw : undefined, rows: 0, truncated: false });
     return KEEP;
   }
 
@@ -324,10 +339,13 @@ export class PgRelay implements Cancellable {
       this.#push('execute', this.#syncSent + 1, portal, undefined, undefined);
       return KEEP;
     }
-    return this.#when(this.#begin(stmt.sql, stmt.verdict, portal.params, true), buf, start, end, (a, _b, _s, _e, detached) => {
+    const reviewed = stmt.verdict.decision.action === 'review';
+    const admission = reviewed ? then(this.#approveDeferred(stmt, portal), (v) => this.#begin(stmt.sql, v, portal.params, true)) : this.#begin(stmt.sql, stmt.verdict, portal.params, true);
+    return this.#when(admission, buf, start, end, (a, _b, _s, _e, detached) => {
       if (a.verdict.decision.action === 'allow') {
-        const d = stmt.verdict.decision;
-        this.#push('execute', this.#syncSent + 1, portal, stmt.limits, a.sink, { sql: stmt.sql, profiles: d.action === 'allow' ? d.mask : undefined }, stmt.verdict.analysis.kind === 'ddl');
+        const d = a.verdict.decision;
+        const limits = reviewed ? limitsOf(d) : stmt.limits;
+        this.#push('execute', this.#syncSent + 1, portal, limits, a.sink, { sql: stmt.sql, profiles: d.mask }, stmt.verdict.analysis.kind === 'ddl');
         return KEEP;
       }
       if (!detached) this.#cs.flushRun();
