@@ -113,6 +113,17 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   }
   // ── end HTTP listener ─────────────────────────────────────────────────────────────────
 
+  // ── Snowflake listener: the driver protocol and SQL API v2 ───────────────────────────
+  if (config.listen.snowflake) {
+    const { startSnowflakeFrontend } = await import('./frontends/snowflake/start.js');
+    const sf = await startSnowflakeFrontend(config, pipeline, connectors, logger.child({ frontend: 'snowflake' }), masking);
+    if (sf) {
+      listening.push({ frontend: 'snowflake', host: sf.host, port: sf.port });
+      stops.push(() => sf.close());
+    }
+  }
+  // ── end Snowflake listener ────────────────────────────────────────────────────────────
+
   return {
     listening,
     pipeline,
