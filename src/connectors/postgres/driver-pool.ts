@@ -1,6 +1,6 @@
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import type { QueryRequest, QueryResult, ResultColumn } from '../connector.js';
+import type { QueryRequest, QueryResult, ResultColumn, RowStream, StreamOutcome } from '../connector.js';
 import { PortcullisError } from '../../errors/portcullis-error.js';
 import { sendCancel, type UpstreamTarget, type UpstreamTlsOptions } from './handshake.js';
 import { StatementError } from './statement-error.js';
@@ -8,6 +8,8 @@ import { StatementError } from './statement-error.js';
 /** Sessions kept open per connection for the driver path (HTTP, MCP). */
 const POOL_SIZE = 10;
 const IDLE_MS = 30_000;
+/** Rows fetched from the portal per read: big enough to amortize the round trip, small enough to hold. */
+const BATCH_ROWS = 1000;
 
 /** Every value stays in PostgreSQL's text form: masking and the frontends see what psql would. */
 const identity = (v: string): string => v;
@@ -57,7 +59,21 @@ export class DriverPool {
     this.#pool.on('error', () => {});
   }
 
+  /** The whole result at once (HTTP, MCP): the stream below, collected. */
   async query(req: QueryRequest): Promise<QueryResult> {
+    const stream = await this.stream(req);
+    const rows: (string | null)[][] = [];
+    for await (const batch of stream) for (const r of batch) rows.push(r);
+    const o = stream.outcome();
+    return { columns: stream.columns, rows, rowCount: o.rowCount, command: o.command, truncated: o.truncated, notices: o.notices };
+  }
+
+  /**
+   * One statement on a pooled session, its rows read from the portal in batches as the
+   * caller pulls them: PostgreSQL holds the rest, so a result of any size passes in bounded
+   * memory. The session returns to the pool when the rows end or the stream is closed.
+   */
+  async stream(req: QueryRequest): Promise<RowStream> {
     if (!Number.isInteger(req.maxRows) || req.maxRows < 0) throw new TypeError('maxRows must be a non-negative integer');
     req.signal?.throwIfAborted();
     let client: pg.PoolClient;
@@ -74,6 +90,21 @@ export class DriverPool {
       broken ??= new Error('statement aborted by the caller');
       void this.#cancel(client);
     };
+    let released = false;
+    let cursor: Cursor<unknown[]> | undefined;
+    const release = async (): Promise<void> => {
+      if (released) return;
+      released = true;
+      req.signal?.removeEventListener('abort', onAbort);
+      client.off('notice', onNotice);
+      await reset(client, broken);
+    };
+    const fail = (e: unknown): Error => {
+      if (isServerError(e)) return new StatementError(e.code ?? 'XX000', e.message, e.hint);
+      broken ??= e;
+      return new PortcullisError('ERR_UPSTREAM_LOST', `connection "${this.#o.name}": ${describe(e)}`, { cause: e });
+    };
+    let first: { rows: (string | null)[][]; result: pg.QueryResult };
     try {
       await client.query(
         req.timeoutMs === undefined ? 'SELECT set_config($1, $2, false)' : 'SELECT set_config($1, $2, false), set_config($3, $4, false)',
@@ -81,26 +112,70 @@ export class DriverPool {
       );
       client.on('notice', onNotice);
       req.signal?.addEventListener('abort', onAbort, { once: true });
-      const cursor = client.query(new Cursor(req.sql, req.params ? [...req.params] : undefined, { rowMode: 'array', types: TEXT_TYPES }));
-      const { rows, result } = await read(cursor, req.maxRows + 1);
-      const truncated = rows.length > req.maxRows;
-      if (truncated) {
-        rows.length = req.maxRows;
-        await cursor.close();
-      }
-      const columns: ResultColumn[] = (result.fields ?? []).map((f) => ({ name: f.name, typeOid: f.dataTypeID, tableOid: f.tableID, attnum: f.columnID }));
-      const verb = result.command ?? (columns.length > 0 ? 'SELECT' : '');
-      const rowCount = truncated ? rows.length : (result.rowCount ?? null);
-      return { columns, rows, rowCount, command: tagOf(verb, rowCount, result.oid), truncated, notices };
+      cursor = client.query(new Cursor(req.sql, req.params ? [...req.params] : undefined, { rowMode: 'array', types: TEXT_TYPES }));
+      first = await read(cursor, Math.min(BATCH_ROWS, req.maxRows + 1));
     } catch (e) {
-      if (isServerError(e)) throw new StatementError(e.code ?? 'XX000', e.message, e.hint);
-      broken ??= e;
-      throw new PortcullisError('ERR_UPSTREAM_LOST', `connection "${this.#o.name}": ${describe(e)}`, { cause: e });
-    } finally {
-      req.signal?.removeEventListener('abort', onAbort);
-      client.off('notice', onNotice);
-      await reset(client, broken);
+      const err = fail(e);
+      await release();
+      throw err;
     }
+    const columns: ResultColumn[] = (first.result.fields ?? []).map((f) => ({ name: f.name, typeOid: f.dataTypeID, tableOid: f.tableID, attnum: f.columnID }));
+    const c = cursor;
+    const cancel = (): void => void this.#cancel(client);
+    let outcome: StreamOutcome | undefined;
+    let sent = 0;
+    return {
+      columns,
+      async *[Symbol.asyncIterator]() {
+        try {
+          let batch = first;
+          let asked = Math.min(BATCH_ROWS, req.maxRows + 1);
+          for (;;) {
+            // A short read means the portal is exhausted; a read past maxRows, that we stop here.
+            const exhausted = batch.rows.length < asked;
+            if (sent + batch.rows.length > req.maxRows) {
+              batch.rows.length = req.maxRows - sent;
+              sent = req.maxRows;
+              if (batch.rows.length > 0) yield batch.rows;
+              await c.close();
+              outcome = { rowCount: sent, command: `SELECT ${sent}`, truncated: true, notices };
+              return;
+            }
+            sent += batch.rows.length;
+            if (batch.rows.length > 0) yield batch.rows;
+            if (exhausted) {
+              const r = batch.result;
+              const verb = r.command ?? (columns.length > 0 ? 'SELECT' : '');
+              const rowCount = r.rowCount ?? (columns.length > 0 ? sent : null);
+              outcome = { rowCount, command: tagOf(verb, rowCount, r.oid), truncated: false, notices };
+              return;
+            }
+            asked = Math.min(BATCH_ROWS, req.maxRows + 1 - sent);
+            batch = await read(c, asked);
+          }
+        } catch (e) {
+          throw fail(e);
+        } finally {
+          if (outcome === undefined) {
+            // The consumer stopped early or the read failed: the session is not reused.
+            broken ??= new Error('stream abandoned');
+            cancel();
+          }
+          await release();
+        }
+      },
+      outcome() {
+        if (outcome === undefined) throw new Error('outcome() read before the rows were exhausted');
+        return outcome;
+      },
+      close: async () => {
+        if (outcome === undefined) {
+          broken ??= new Error('stream closed early');
+          cancel();
+        }
+        await release();
+      },
+    };
   }
 
   close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import type { Connector, QueryRequest, QueryResult, WireOpenOptions, WireUpstream } from '../connector.js';
+import type { Connector, QueryRequest, QueryResult, RowStream, WireOpenOptions, WireUpstream } from '../connector.js';
 import type { PostgresConnectionConfig } from '../../config/schema.js';
 import { PortcullisError } from '../../errors/portcullis-error.js';
 import { MessageWriter } from '../../codecs/pgwire/writer.js';
@@ -78,16 +78,22 @@ export class PostgresConnector implements Connector {
 
   /** The driver path: see driver-pool.ts. The pool is made on first use. */
   async query(req: QueryRequest): Promise<QueryResult> {
+    return (await this.#pool()).query(req);
+  }
+
+  async stream(req: QueryRequest): Promise<RowStream> {
+    return (await this.#pool()).stream(req);
+  }
+
+  async #pool(): Promise<DriverPool> {
     this.#driver ??= this.#tls().then((tls) => new DriverPool({ name: this.name, target: this.#target, tls, connectTimeoutMs: this.#connectTimeoutMs }));
-    let pool: DriverPool;
     try {
-      pool = await this.#driver;
+      return await this.#driver;
     } catch (e) {
       // A CA file that could not be read is tried again on the next request.
       this.#driver = undefined;
       throw e;
     }
-    return pool.query(req);
   }
 
   async openWire(opts: WireOpenOptions): Promise<WireUpstream> {
