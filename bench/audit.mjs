@@ -8,7 +8,12 @@
  * The main thread is the one that relays every byte of every session, so its CPU is the number
  * that matters; process CPU adds what any other threads spend beside it.
  *
- *   node bench/audit.mjs [--quick] [--n 20000] [--clients 1,8] [--dist] [--json]
+ *   node bench/audit.mjs [--quick] [--n 20000] [--clients 1,8] [--shape batch,spread] [--dist] [--json]
+ *
+ * Shapes: `batch` — every client yields one turn between statements, so a turn holds one
+ * statement per client (the best case for group commit); `spread` — each client waits 1–8
+ * turns at random, so a turn holds one or two statements, as behind a real gateway where each
+ * client's next statement arrives a network round trip later.
  *
  * Loads src/ through tsx by default (the code being worked on); `--dist` loads the compiled
  * dist/ that the gateway runs.
@@ -27,6 +32,8 @@ const nArg = argv.indexOf('--n');
 const N = nArg >= 0 ? Number(argv[nArg + 1]) : quick ? 5000 : 20_000;
 const cArg = argv.indexOf('--clients');
 const CLIENTS = cArg >= 0 ? argv[cArg + 1].split(',').map(Number) : [1, 8];
+const sArg = argv.indexOf('--shape');
+const SHAPES = sArg >= 0 ? argv[sArg + 1].split(',') : ['batch', 'spread'];
 
 async function load(rel) {
   if (useDist) return import(pathToFileURL(join(ROOT, 'dist', `${rel}.js`)).href);
@@ -71,7 +78,7 @@ function mainThreadCpuUs() {
 }
 
 /** `clients` loops, each recording its statements one after another as a pgwire session would. */
-async function measure(clients, n) {
+async function measure(clients, n, shape) {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-audit-'));
   const rec = await Recorder.open(parseAuditConfig({ store: `sqlite:${join(dir, 'audit.db')}` }), { gateway: 'bench' });
   try {
@@ -87,7 +94,8 @@ async function measure(clients, n) {
       for (let i = 0; i < count; i++) {
         await one(s, i);
         // A real client waits a round trip before its next statement: let the loop turn.
-        await new Promise((r) => setImmediate(r));
+        const turns = shape === 'spread' ? 1 + Math.floor(Math.random() * 8) : 1;
+        for (let t = 0; t < turns; t++) await new Promise((r) => setImmediate(r));
       }
     };
     // Warm-up: JIT, prepared statements, page cache.
@@ -106,6 +114,7 @@ async function measure(clients, n) {
     const main1 = mainThreadCpuUs();
     const total = per * clients;
     return {
+      shape,
       clients,
       statements: total,
       wallUs: (wallMs * 1000) / total,
@@ -121,7 +130,7 @@ async function measure(clients, n) {
 }
 
 const results = [];
-for (const clients of CLIENTS) results.push(await measure(clients, N));
+for (const shape of SHAPES) for (const clients of CLIENTS) results.push(await measure(clients, N, shape));
 
 if (asJson) {
   process.stdout.write(JSON.stringify({ n: N, from: useDist ? 'dist' : 'src', results }, null, 2) + '\n');
@@ -129,11 +138,11 @@ if (asJson) {
   const lines = [
     `Recorder on SQLite (${useDist ? 'dist/' : 'src/ via tsx'}), ${N.toLocaleString('en-US')} statements, each with a 1-row result; statement durable before it returns.`,
     '',
-    '| clients | µs/statement (wall) | main-thread CPU µs/statement | event-loop busy µs/statement | process CPU µs/statement | statements/s |',
-    '|--:|--:|--:|--:|--:|--:|',
+    '| shape | clients | µs/statement (wall) | main-thread CPU µs/statement | event-loop busy µs/statement | process CPU µs/statement | statements/s |',
+    '|--|--:|--:|--:|--:|--:|--:|',
     ...results.map(
       (r) =>
-        `| ${r.clients} | ${r.wallUs.toFixed(1)} | ${r.mainCpuUs === null ? '–' : r.mainCpuUs.toFixed(1)} | ${r.loopBusyUs.toFixed(1)} | ${r.cpuUs.toFixed(1)} | ${Math.round(r.perSec).toLocaleString('en-US')} |`,
+        `| ${r.shape} | ${r.clients} | ${r.wallUs.toFixed(1)} | ${r.mainCpuUs === null ? '–' : r.mainCpuUs.toFixed(1)} | ${r.loopBusyUs.toFixed(1)} | ${r.cpuUs.toFixed(1)} | ${Math.round(r.perSec).toLocaleString('en-US')} |`,
     ),
   ];
   process.stdout.write(lines.join('\n') + '\n');

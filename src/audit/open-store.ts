@@ -6,7 +6,7 @@ import { SqliteStore } from './sqlite-store.js';
 import type { AuditStore } from './store.js';
 
 export interface OpenStoreOptions {
-  /** For the CLI: read without creating, migrating, recovering or writing. */
+  /** For the CLI: read without creating, migrating, recovering or writing (a SQLite store reads its journal's tail beside the tables). */
   readonly readOnly?: boolean;
   readonly now?: () => number;
   readonly onAsyncError?: (err: Error) => void;

@@ -1,5 +1,6 @@
 // Child process for the SIGKILL and read-only tests: records statements and reports each one
 // on stdout only after recorder.statement() returned, i.e. after it was durable.
+import Database from 'better-sqlite3';
 import { Recorder } from '../../src/audit/recorder.js';
 import { parseAuditConfig } from '../../src/audit/schema.js';
 import { allow, session } from './audit-fixtures.js';
@@ -17,6 +18,19 @@ if (mode === 'one') {
   }
   process.exit(0);
 }
+if (mode === 'burst') {
+  // Ingest is held off by a writer that never commits, so every acknowledged statement is in
+  // the journal only when the parent kills this process.
+  const blocker = new Database(store!.slice('sqlite:'.length));
+  blocker.exec('BEGIN IMMEDIATE');
+  process.stdout.write(`session ${s.id}\n`);
+  for (let i = 1; i <= 200; i++) {
+    const cap = await rec.statement(s, `SELECT ${i}`, allow());
+    cap.complete('SELECT 1');
+  }
+  process.stdout.write('ok 200\n');
+  setInterval(() => {}, 1000);
+} else {
 process.stdout.write(`session ${s.id}\n`);
 for (let i = 1; ; i++) {
   const cap = await rec.statement(s, `SELECT ${i}`, allow());
@@ -26,4 +40,5 @@ for (let i = 1; ; i++) {
   cap.complete('SELECT 1');
   // Yield so the parent's SIGKILL lands between, and during, writes.
   if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+}
 }

@@ -16,6 +16,7 @@ let n = 0;
 
 storeConformance('sqlite', {
   fresh: async () => ({ store: `sqlite:${join(dir, `audit-${++n}.db`)}` }),
+  singleWriter: true,
 });
 
 test('sqlite: the statements of one turn share one commit, and each waits for it', async () => {
@@ -42,30 +43,47 @@ test('sqlite: the statements of one turn share one commit, and each waits for it
   }
 });
 
-test('sqlite: a failed commit refuses its statements and never records them later', async () => {
+test('sqlite: a failed ingest refuses later statements until it recovers, and keeps the acknowledged ones', async () => {
   const path = join(dir, `audit-${++n}.db`);
   const config = parseAuditConfig({ store: `sqlite:${path}` });
   const rec = await Recorder.open(config, { gateway: 'gw' });
   const s = session();
   rec.onSessionStart(s);
   await rec.statement(s, 'SELECT 1', allow());
-  // Another writer holds the write lock past busy_timeout: the batch's COMMIT cannot happen.
+  await rec.store.flush();
+  // Another writer holds the write lock past busy_timeout: ingest cannot commit.
   const blocker = new Database(path);
   blocker.pragma('busy_timeout = 0');
   blocker.exec('BEGIN IMMEDIATE');
   try {
-    const refused = rec.statement(s, 'SELECT 2', allow());
-    await assert.rejects(Promise.resolve(refused), (e: Error & { code?: string }) => e.code === 'ERR_AUDIT_UNAVAILABLE');
+    // Journaled, so acknowledged: it went upstream and must survive.
+    await rec.statement(s, 'SELECT 2', allow());
+    await assert.rejects(rec.store.flush(), (e: Error & { code?: string }) => e.code === 'ERR_AUDIT_UNAVAILABLE' && /journal/.test(e.message));
+    assert.throws(
+      () => rec.statement(s, 'SELECT 3', allow()),
+      (e: Error & { code?: string }) => e.code === 'ERR_AUDIT_UNAVAILABLE',
+    );
   } finally {
     blocker.exec('ROLLBACK');
     blocker.close();
   }
-  await rec.statement(s, 'SELECT 3', allow());
+  // The store retries ingest once a second and takes statements again once it has caught up.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await rec.store.flush();
+      break;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  await rec.statement(s, 'SELECT 4', allow());
   await rec.close();
   const reader = openStore(config, { readOnly: true });
   try {
     const sql = (await reader.sessionEvents([s.id], { types: ['statement'] })).map((r) => (JSON.parse(r.body) as { sql: string }).sql);
-    assert.deepEqual(sql, ['SELECT 1', 'SELECT 3']);
+    assert.deepEqual(sql, ['SELECT 1', 'SELECT 2', 'SELECT 4']);
   } finally {
     await reader.close();
   }
