@@ -7,6 +7,8 @@ import { PgwireServer } from './frontends/pgwire/server.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { createIdentifier } from './identity/identifier.js';
 import { createAnalyzer } from './analysis/analyzer.js';
+import { createSnowflakeAnalyzer } from './analysis/snowflake/analyzer.js';
+import { routeByDialect } from './analysis/dialect-router.js';
 import { createPolicyEngine } from './policy/engine.js';
 import { createLimits } from './pipeline/limits.js';
 import { Recorder } from './audit/recorder.js';
@@ -39,7 +41,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   for (const [name, c] of Object.entries(config.connections)) connectors.set(name, createConnector(name, c));
   await Promise.all([...connectors.values()].map((c) => c.start()));
 
+  // One analyzer per SQL dialect the connections speak; each session gets its connection's.
   const analyzer = await createAnalyzer();
+  const dialects = new Map([...connectors].map(([n, c]) => [n, c.dialect]));
+  const analyze = [...dialects.values()].includes('snowflake')
+    ? routeByDialect({ postgres: analyzer, snowflake: await createSnowflakeAnalyzer() }, (c) => dialects.get(c))
+    : analyzer;
   const masking = createMaskingEngine(config.masking);
   const audit = parseAuditConfig(config.audit);
   const recorder = audit.enabled ? await Recorder.open(audit, { logger: logger.child({ stage: 'audit' }) }) : undefined;
@@ -54,7 +61,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   if (config.console && !config.listen.http) logger.warn('console: is configured but listen.http is not; the console is not served');
   const pipeline = new Pipeline({
     identify: createIdentifier(config.identities),
-    analyze: analyzer,
+    analyze,
     decide: policy,
     limits: createLimits(config.policy),
     policyHasLimits: config.policy.rules.some((r) => r.max_rows !== undefined || r.timeout !== undefined),
@@ -104,7 +111,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   // ── HTTP listener: query API and MCP at /mcp (issue 8) ───────────────────────────────
   if (config.listen.http) {
     const { startHttpListener } = await import('./frontends/http/start.js');
-    const http = await startHttpListener(config, pipeline, connectors, logger.child({ frontend: 'http' }), masking, approvals, { approvals, audit: recorder?.query, analyze: analyzer, policy, live });
+    const http = await startHttpListener(config, pipeline, connectors, logger.child({ frontend: 'http' }), masking, approvals, { approvals, audit: recorder?.query, analyze, policy, live });
     if (http) {
       if (approvals && approvals.consoleUrl === undefined) approvals.consoleUrl = `${config.listen.http.tls ? 'https' : 'http'}://${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port}`;
       listening.push({ frontend: 'http', host: http.host, port: http.port });

@@ -36,6 +36,18 @@ export const RISK_FLAGS = [
   'listen-notify',
   'multi-statement',
   'unparseable',
+  // Snowflake: PUT/GET/LIST/REMOVE and presigned or scoped file URLs move files past the gateway.
+  'file-transfer',
+  // Snowflake: a new way out of the account (stages, integrations, external functions, e-mail).
+  'egress',
+  // Snowflake: data handed to other accounts (shares, replication and failover groups, listings).
+  'sharing',
+  // Snowflake: any SYSTEM$… function.
+  'system-function',
+  // Snowflake: CREATE … CLONE, a zero-copy copy outside the original's grants and masking.
+  'clone',
+  // Snowflake: AT(…)/BEFORE(…)/CHANGES(…) read data as it was, including rows since deleted.
+  'time-travel',
 ] as const;
 
 export type RiskFlag = (typeof RISK_FLAGS)[number];

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,18 +6,32 @@ import { validateConfig } from '../config/load.js';
 import { Secret } from '../config/secret.js';
 import { startGateway } from '../main.js';
 import { createLogger } from '../util/logger.js';
+import { startSnowflakeEmulator } from '../dev/snowflake-emulator/index.js';
 
 /**
  * `portcullis demo`: the gateway in front of an embedded PostgreSQL (PGlite) seeded with
- * realistic customer, order, payment and employee data, with two ready-made service keys.
+ * realistic customer, order, payment and employee data, with two ready-made service keys; and
+ * a Snowflake endpoint over the DuckDB-backed emulator holding the same data.
  */
-export async function runDemo(opts: { port: number; httpPort?: number | undefined; dataDir?: string | undefined }): Promise<void> {
+export async function runDemo(opts: { port: number; httpPort?: number | undefined; snowflakePort?: number | undefined; dataDir?: string | undefined }): Promise<void> {
+  // The warehouse side of the demo: the DuckDB-backed Snowflake emulator with the same shop,
+  // reached by the gateway's snowflake-sdk connector with a key pair only the gateway holds.
+  process.env.SNOWFLAKE_DISABLE_PLATFORM_DETECTION = 'true';
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const emulator = await startSnowflakeEmulator({ seed: 'demo', users: { PORTCULLIS_SVC: { publicKeyPem: publicKey } } });
   const analystKey = 'pcs_' + randomBytes(32).toString('base64url');
   const adminKey = 'pcs_' + randomBytes(32).toString('base64url');
   const config = validateConfig(
     {
-      listen: { postgres: { host: '127.0.0.1', port: opts.port }, http: { host: '127.0.0.1', port: opts.httpPort ?? (opts.port === 0 ? 0 : opts.port + 1648) } },
-      connections: { demo: { type: 'embedded', seed: 'demo', ...(opts.dataDir ? { data_dir: opts.dataDir } : {}) } },
+      listen: {
+        postgres: { host: '127.0.0.1', port: opts.port },
+        http: { host: '127.0.0.1', port: opts.httpPort ?? (opts.port === 0 ? 0 : opts.port + 1648) },
+        snowflake: { host: '127.0.0.1', port: opts.snowflakePort ?? (opts.port === 0 ? 0 : opts.port + 2011) },
+      },
+      connections: {
+        demo: { type: 'embedded', seed: 'demo', ...(opts.dataDir ? { data_dir: opts.dataDir } : {}) },
+        warehouse: { type: 'snowflake', account: 'emulator', url: emulator.url, user: 'PORTCULLIS_SVC', private_key: new Secret(privateKey, 'generated'), database: 'DEMO', schema: 'PUBLIC', warehouse: 'COMPUTE_WH' },
+      },
       identities: {
         keys: [
           { name: 'demo-analyst', groups: ['analysts'], secret: new Secret(analystKey, 'generated') },
@@ -71,6 +85,7 @@ export async function runDemo(opts: { port: number; httpPort?: number | undefine
   const gw = await startGateway(config, logger);
   const pg = gw.listening.find((l) => l.frontend === 'postgres')!;
   const http = gw.listening.find((l) => l.frontend === 'http');
+  const sf = gw.listening.find((l) => l.frontend === 'snowflake');
   const url = (user: string) => `postgresql://${user}@${pg.host}:${pg.port}/demo?sslmode=disable`;
   process.stdout.write(
     [
@@ -108,6 +123,18 @@ export async function runDemo(opts: { port: number; httpPort?: number | undefine
             '',
           ]
         : []),
+      ...(sf
+        ? [
+            `Snowflake driver protocol on http://${sf.host}:${sf.port}, connection "warehouse" (a DuckDB-backed Snowflake emulator with the same shop; a development tool, never a production upstream). With snowflake-sdk:`,
+            `  SNOWFLAKE_DISABLE_PLATFORM_DETECTION=true node --input-type=module -e "`,
+            `    const sf = (await import('snowflake-sdk')).default;`,
+            `    const c = sf.createConnection({ account: 'warehouse', accessUrl: 'http://${sf.host}:${sf.port}', username: 'analyst', password: '${analystKey}' });`,
+            `    await new Promise((ok, no) => c.connect((e) => (e ? no(e) : ok())));`,
+            `    c.execute({ sqlText: 'SELECT full_name, email, ssn FROM customers LIMIT 3', complete: (e, s, rows) => console.log(e?.message ?? rows) });"`,
+            "  (COPY INTO @stage, PUT, DROP and GRANT are refused; ssn and email come back masked.)",
+            '',
+          ]
+        : []),
       'These keys are generated for this run only. Press Ctrl-C to stop.',
       '',
     ].join('\n'),
@@ -119,5 +146,6 @@ export async function runDemo(opts: { port: number; httpPort?: number | undefine
   });
   process.stdout.write('\nStopping…\n');
   await gw.stop();
+  await emulator.close();
   process.stdout.write('Stopped.\n');
 }

@@ -45,8 +45,9 @@ program
   .description('run the gateway in front of an embedded demo database and print how to connect')
   .option('-p, --port <port>', 'PostgreSQL listener port', (v) => Number.parseInt(v, 10), 6432)
   .option('--http-port <port>', 'HTTP/MCP listener port (default 8080; 0 with --port 0)', (v) => Number.parseInt(v, 10))
+  .option('--snowflake-port <port>', 'Snowflake driver protocol port (default 8443; 0 with --port 0)', (v) => Number.parseInt(v, 10))
   .option('--data-dir <dir>', 'keep the demo database here instead of in memory')
-  .action(async (opts: { port: number; httpPort?: number; dataDir?: string }) => {
+  .action(async (opts: { port: number; httpPort?: number; snowflakePort?: number; dataDir?: string }) => {
     await runDemo(opts);
   });
 

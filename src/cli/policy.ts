@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { createAnalyzer } from '../analysis/analyzer.js';
+import { createSnowflakeAnalyzer } from '../analysis/snowflake/analyzer.js';
 import type { Config } from '../config/schema.js';
 import { PortcullisError } from '../errors/portcullis-error.js';
 import type { ClientInfo, FrontendName, Principal } from '../pipeline/principal.js';
@@ -66,7 +67,8 @@ export function policyCommand(loadConfig: (path: string) => Config, io: PolicyIo
       }
       const principal = parseAs(opts.as);
       const client: ClientInfo = { address: 'policy-explain', frontend: opts.frontend, tls: true };
-      const analyzer = await createAnalyzer();
+      // The connection's SQL dialect decides which grammar reads the statement.
+      const analyzer = config.connections[opts.connection]!.type === 'snowflake' ? await createSnowflakeAnalyzer() : await createAnalyzer();
       const analysis = analyzer.analyze(sql);
       const engine = createPolicyEngine(config.policy);
       const { decision, perStatement } = engine.explain({ principal, client, connection: opts.connection, analysis });

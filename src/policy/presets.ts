@@ -17,7 +17,7 @@ const readOnly: readonly RuleConfig[] = [
   },
 ];
 
-export const DANGEROUS_RISKS = ['destructive', 'privilege', 'file-access', 'alter-system', 'session-tampering'] as const;
+export const DANGEROUS_RISKS = ['destructive', 'privilege', 'file-access', 'alter-system', 'session-tampering', 'file-transfer', 'egress', 'sharing'] as const;
 
 const readWriteWithReview: readonly RuleConfig[] = [
   {
@@ -25,7 +25,7 @@ const readWriteWithReview: readonly RuleConfig[] = [
     action: 'deny',
     what: { risks: [...DANGEROUS_RISKS] },
     reason:
-      'destructive statements (DROP, TRUNCATE, DELETE/UPDATE without a WHERE that names a column, ALTER … DROP), privilege changes, server file access, ALTER SYSTEM and session tampering are never run for agents; ask a database administrator',
+      'destructive statements (DROP, TRUNCATE, DELETE/UPDATE without a WHERE that names a column, ALTER … DROP), privilege changes, server file access, file transfers, new egress paths, data sharing, ALTER SYSTEM and session tampering are never run for agents; ask a database administrator',
   },
   { name: 'preset:read-write-with-review/reads', action: 'allow', what: { kinds: [...READ_KINDS] } },
   {

@@ -33,7 +33,7 @@ export function policyRoutes(deps: ConsoleDeps): Route[] {
     const b = parsed.data;
     if (!(b.connection in deps.config.connections)) return sendError(a.x.res, 'ERR_UNKNOWN_CONNECTION', `no connection named ${b.connection}`);
     const principal: Principal = { subject: b.subject, groups: b.groups, issuer: 'portcullis:console-explain', authMethod: 'oidc' };
-    const analysis = deps.analyze.openSession().analyze(b.sql);
+    const analysis = deps.analyze.openSession(b.connection).analyze(b.sql);
     const e = deps.policy.explain({ principal, client: { address: 'console', frontend: b.frontend, tls: true }, connection: b.connection, analysis });
     logAction(deps.logger, a.s.subject, 'policy.explain', { as: b.subject, connection: b.connection });
     sendJson(a.x.res, 200, { analysis, decision: e.decision, per_statement: e.perStatement });

@@ -84,6 +84,21 @@ test('demo: starts, prints a working psql line, and stops cleanly on SIGINT', { 
     const denied = await run('psql', ['-X', '-d', line[2]!, '-c', 'DELETE FROM orders'], { env });
     assert.match(denied.stderr, /permission denied by Portcullis policy/);
 
+    // The Snowflake endpoint of the demo, with the snippet's settings: masked PII, DROP refused.
+    const sfUrl = /accessUrl: '(http:\/\/127\.0\.0\.1:\d+)'/.exec(out);
+    assert.ok(sfUrl, 'the demo prints a snowflake-sdk snippet');
+    process.env.SNOWFLAKE_DISABLE_PLATFORM_DETECTION = 'true';
+    const sf = (await import('snowflake-sdk')).default;
+    sf.configure({ logLevel: 'OFF' } as never);
+    const c = sf.createConnection({ account: 'warehouse', accessUrl: sfUrl[1]!, username: 'analyst', password: line[1]! } as never);
+    await new Promise<void>((ok, no) => c.connect((e) => (e ? no(e) : ok())));
+    const exec = (sqlText: string) => new Promise<Record<string, unknown>[]>((ok, no) => c.execute({ sqlText, complete: (e, _s, rows) => (e ? no(e) : ok((rows ?? []) as Record<string, unknown>[])) }));
+    const rows = await exec('SELECT full_name, ssn FROM customers WHERE ssn IS NOT NULL LIMIT 3');
+    assert.equal(rows.length, 3);
+    for (const r of rows) assert.match(String(r['SSN']), /^\*\*\*-\*\*-\d{4}$/);
+    await assert.rejects(exec('DROP TABLE customers'), /Portcullis|policy|refused/i);
+    await new Promise<void>((ok) => c.destroy(() => ok()));
+
     // An analyst's write waits in psql; the DBA approves it over the HTTP API; psql gets its result.
     const dbaKey = [...out.matchAll(/PGPASSWORD='(pcs_[\w-]+)'/g)][1]![1]!;
     const httpBase = /(http:\/\/127\.0\.0\.1:\d+)\/api\/approvals/.exec(out)![1]!;
