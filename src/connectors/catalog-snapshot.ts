@@ -183,8 +183,13 @@ export class CatalogSnapshot implements Catalog {
     return new CatalogSnapshot(loadedAt, searchPath, new Map(), new Map(), new Map(), 0, reason);
   }
 
-  /** Builds a snapshot from the rows of `CATALOG_STATEMENTS`; over `CATALOG_LIMITS` it is `unknown`. */
-  static fromRows(rows: CatalogRows, loadedAt: number): CatalogSnapshot {
+  /**
+   * Builds a snapshot from the rows of `CATALOG_STATEMENTS`; over `CATALOG_LIMITS` it is
+   * `unknown`. `systemSchemas` are PostgreSQL's by default (their columns are not loaded); a
+   * Snowflake catalog describes its INFORMATION_SCHEMA itself and passes none.
+   */
+  static fromRows(rows: CatalogRows, loadedAt: number, opts: { systemSchemas?: ReadonlySet<string> } = {}): CatalogSnapshot {
+    const system = opts.systemSchemas ?? SYSTEM_SCHEMAS;
     const searchPath = rows.searchPath.map((r) => text(r, 0));
     for (const part of ['relations', 'columns', 'functions'] as const) {
       if (rows[part].length > CATALOG_LIMITS[part]) {
@@ -199,7 +204,7 @@ export class CatalogSnapshot implements Catalog {
       const kind = text(r, 3);
       const entry: Entry = { schema, name, kind, relation: undefined, attnames: [], viewQuery: r[4] ?? undefined };
       byName.set(key(schema, name), entry);
-      if (!SYSTEM_SCHEMAS.has(schema) && COLUMN_KINDS.includes(kind)) byOid.set(oid(text(r, 0)), entry);
+      if (!system.has(schema) && COLUMN_KINDS.includes(kind)) byOid.set(oid(text(r, 0)), entry);
     }
     for (const r of rows.columns) {
       const entry = byOid.get(oid(text(r, 0)));

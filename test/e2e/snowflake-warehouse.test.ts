@@ -17,6 +17,10 @@ import { Secret } from '../../src/config/secret.js';
 import { startGateway, type Gateway } from '../../src/main.js';
 import { forkEmulator, type EmulatorProcess } from '../helpers/emulator-process.js';
 import { silentLogger } from '../../src/util/logger.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import pg from 'pg';
 
 process.env.SNOWFLAKE_DISABLE_PLATFORM_DETECTION = 'true';
 
@@ -30,6 +34,8 @@ let sdk: Sdk;
 let emu: EmulatorProcess;
 let gw: Gateway;
 let url: string;
+let httpUrl: string;
+let pgPort: number;
 let raw: { ssn: string[]; email: string[] };
 
 before(async () => {
@@ -39,7 +45,7 @@ before(async () => {
   emu = await forkEmulator({ seed: 'demo', users: { PORTCULLIS_SVC: { publicKeyPem: publicKey } }, chunkRows: 2000 });
   const config = validateConfig(
     {
-      listen: { snowflake: { host: '127.0.0.1', port: 0 } },
+      listen: { snowflake: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, postgres: { host: '127.0.0.1', port: 0 } },
       connections: {
         warehouse: { type: 'snowflake', account: 'emulator', url: emu.url, user: 'PORTCULLIS_SVC', private_key: new Secret(privateKey, 'test'), database: 'DEMO', schema: 'PUBLIC', warehouse: 'COMPUTE_WH' },
       },
@@ -66,6 +72,8 @@ before(async () => {
   );
   gw = await startGateway(config, silentLogger);
   url = `http://127.0.0.1:${gw.listening.find((l) => l.frontend === 'snowflake')!.port}`;
+  httpUrl = `http://127.0.0.1:${gw.listening.find((l) => l.frontend === 'http')!.port}`;
+  pgPort = gw.listening.find((l) => l.frontend === 'postgres')!.port;
   // The raw values, read straight from the emulator as the service user, to search for later.
   const direct = sdk.createConnection({ account: 'emulator', accessUrl: emu.url, username: 'PORTCULLIS_SVC', authenticator: 'SNOWFLAKE_JWT', privateKey, database: 'DEMO', schema: 'PUBLIC' } as never);
   await connect(direct);
@@ -247,5 +255,46 @@ describe('snowflake-sdk → Portcullis → snowflake-sdk connector → emulator'
     assert.match(tail, /"total"\s*:\s*100000/);
     t.diagnostic(`gateway heap grew by ${Math.round((peak - before) / 1e6)} MB while ~100 MB of rows passed`);
     assert.ok(peak - before < 64 * 1024 * 1024, `heap grew by ${Math.round((peak - before) / 1e6)} MB`);
+  });
+
+  test('the HTTP query API runs on the Snowflake connection through the same policy and masking', async () => {
+    const post = (sql: string) =>
+      fetch(`${httpUrl}/api/v1/query`, { method: 'POST', headers: { authorization: `Bearer ${AGENT_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ connection: 'warehouse', sql }) });
+    const ok = await post('SELECT id, ssn FROM customers WHERE ssn IS NOT NULL ORDER BY id LIMIT 3');
+    assert.equal(ok.status, 200);
+    const body = (await ok.json()) as { columns: { name: string }[]; rows: unknown[][] };
+    assert.equal(body.rows.length, 3);
+    for (const r of body.rows) assert.match(String(r[1]), /^\*\*\*-\*\*-\d{4}$/);
+    const denied = await post('DROP TABLE customers');
+    assert.equal(denied.status, 403);
+  });
+
+  test('MCP tools list, describe and query the Snowflake connection', async () => {
+    const client = new Client({ name: 'portcullis-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${httpUrl}/mcp`), { requestInit: { headers: { authorization: `Bearer ${AGENT_KEY}` } } }));
+    try {
+      const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as CallToolResult;
+      const tables = (await call('list_tables', { connection: 'warehouse' })).structuredContent as { tables: { schema: string; name: string }[] };
+      assert.ok(tables.tables.some((t) => t.name === 'CUSTOMERS'), JSON.stringify(tables));
+      const described = (await call('describe_table', { connection: 'warehouse', table: 'PUBLIC.CUSTOMERS' })).structuredContent as { columns: { name: string; masked: boolean }[] };
+      assert.equal(described.columns.find((c) => c.name === 'SSN')?.masked, true);
+      assert.equal(described.columns.find((c) => c.name === 'FULL_NAME')?.masked, false);
+      const q = await call('query', { connection: 'warehouse', sql: 'SELECT ssn FROM customers WHERE ssn IS NOT NULL LIMIT 2' });
+      const text = JSON.stringify(q.structuredContent);
+      for (const v of raw.ssn) assert.ok(!text.includes(v));
+      assert.match(text, /\*\*\*-\*\*-\d{4}/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a PostgreSQL client naming the Snowflake connection gets a clean refusal', async () => {
+    const c = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'agent', database: 'warehouse', password: AGENT_KEY });
+    c.on('error', () => undefined);
+    await assert.rejects(c.connect(), (e: Error & { code?: string }) => {
+      assert.match(e.message, /warehouse|Snowflake|protocol|not support/i);
+      return true;
+    });
+    await c.end().catch(() => undefined);
   });
 });

@@ -61,13 +61,38 @@ export async function loadSnowflakeCatalog(read: CatalogReader, o: { schema: str
     const viewQuery = (kind === 'v' || kind === 'm') && definition !== undefined ? (viewQueryOf(definition) ?? null) : null;
     relations.push([oid, lower(t[0]), lower(t[1]), kind, viewQuery]);
   }
+  for (const name of Object.keys(INFORMATION_SCHEMA)) {
+    const k = key('information_schema', name);
+    if (oids.has(k)) continue;
+    const oid = String(oids.size + 1);
+    oids.set(k, oid);
+    relations.push([oid, 'information_schema', name, 'r', null]);
+  }
   const columnRows: CatalogRow[] = [];
+  for (const [name, cols] of Object.entries(INFORMATION_SCHEMA)) {
+    const oid = oids.get(key('information_schema', name))!;
+    cols.forEach((c, i) => columnRows.push([oid, String(i + 1), c]));
+  }
   for (const c of columns) {
     const oid = oids.get(key(c[0], c[1]));
     if (oid !== undefined && c[2] != null && c[3] != null) columnRows.push([oid, String(Number(c[3])), lower(c[2])]);
   }
-  return CatalogSnapshot.fromRows({ searchPath: [[schema]], relations, columns: columnRows, functions: [] }, o.loadedAt);
+  return CatalogSnapshot.fromRows({ searchPath: [[schema]], relations, columns: columnRows, functions: [] }, o.loadedAt, { systemSchemas: NO_SYSTEM_SCHEMAS });
 }
+
+/**
+ * INFORMATION_SCHEMA's own views, so lineage knows what catalog queries (the MCP tools' among
+ * them) read: metadata, whose columns no masking rule names, instead of an unknown relation
+ * that conservative masking would hide whole. Column lists follow Snowflake's documentation.
+ */
+const INFORMATION_SCHEMA: Readonly<Record<string, readonly string[]>> = {
+  tables: ['table_catalog', 'table_schema', 'table_name', 'table_owner', 'table_type', 'is_transient', 'clustering_key', 'row_count', 'bytes', 'retention_time', 'self_referencing_column_name', 'reference_generation', 'user_defined_type_catalog', 'user_defined_type_schema', 'user_defined_type_name', 'is_insertable_into', 'is_typed', 'commit_action', 'created', 'last_altered', 'last_ddl', 'last_ddl_by', 'auto_clustering_on', 'comment', 'is_temporary', 'is_iceberg', 'is_dynamic', 'is_immutable'],
+  columns: ['table_catalog', 'table_schema', 'table_name', 'column_name', 'ordinal_position', 'column_default', 'is_nullable', 'data_type', 'character_maximum_length', 'character_octet_length', 'numeric_precision', 'numeric_precision_radix', 'numeric_scale', 'datetime_precision', 'interval_type', 'interval_precision', 'character_set_catalog', 'character_set_schema', 'character_set_name', 'collation_catalog', 'collation_schema', 'collation_name', 'domain_catalog', 'domain_schema', 'domain_name', 'udt_catalog', 'udt_schema', 'udt_name', 'scope_catalog', 'scope_schema', 'scope_name', 'maximum_cardinality', 'dtd_identifier', 'is_self_referencing', 'is_identity', 'identity_generation', 'identity_start', 'identity_increment', 'identity_maximum', 'identity_minimum', 'identity_cycle', 'identity_ordered', 'schema_evolution_record', 'comment'],
+  views: ['table_catalog', 'table_schema', 'table_name', 'table_owner', 'view_definition', 'check_option', 'is_updatable', 'insertable_into', 'is_secure', 'created', 'last_altered', 'last_ddl', 'last_ddl_by', 'comment'],
+  schemata: ['catalog_name', 'schema_name', 'schema_owner', 'is_transient', 'is_managed_access', 'retention_time', 'default_character_set_catalog', 'default_character_set_schema', 'default_character_set_name', 'sql_path', 'created', 'last_altered', 'comment'],
+};
+
+const NO_SYSTEM_SCHEMAS: ReadonlySet<string> = new Set();
 
 function lower(v: string | null | undefined): string {
   return String(v ?? '').toLowerCase();
