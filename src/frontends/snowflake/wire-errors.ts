@@ -95,7 +95,7 @@ export function sanitizeMessage(message: string): string {
 
 /** A policy refusal: 42501 with the rule and the reason written for the agent. */
 export function deniedFailure(d: DenyDecision): SnowflakeFailure {
-  const message = d.code === 'ERR_POLICY_DENIED' ? `Portcullis policy rule "${d.rule}" denied the statement: ${d.reason} [${d.code}]` : `${d.reason} (rule "${d.rule}") [${d.code}]`;
+  const message = d.code === 'ERR_POLICY_DENIED' ? `Portcullis policy denied the statement: ${d.reason} [${d.code}]` : `${d.reason} (rule "${d.rule}") [${d.code}]`;
   return { code: SF.INSUFFICIENT_PRIVILEGES, message: sanitizeMessage(message), sqlState: '42501', httpStatus: 422 };
 }
 
