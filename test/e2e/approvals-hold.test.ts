@@ -127,6 +127,8 @@ test('pg: hold, then deny — 42501 with the reviewer\'s reason; the connection 
       (e: { code?: string; message: string }) => e,
     );
     const req = await pendingFor(gw, 'bob', sql);
+    // The reviewer decides on the values the statement would run with.
+    assert.deepEqual(req.params, ['2']);
     assert.match(c.notices.join('\n'), new RegExp(`awaiting approval: request ${req.id}`));
     assert.equal((await vote(gw, 'bob', req.id, 'deny', 'not during business hours')).status, 200);
     const e = await pending;
