@@ -126,6 +126,22 @@ describe('snowflake-sdk → Portcullis → snowflake-sdk connector → emulator'
     }
   });
 
+  test('a statement error from the warehouse reaches the driver with its code and SQLSTATE', async () => {
+    const c = await open();
+    try {
+      await assert.rejects(exec(c, 'SELECT * FROM no_such_table'), (e: { code?: unknown; sqlState?: string; message: string }) => {
+        assert.equal(String(e.code), '002003', e.message);
+        assert.ok(e.sqlState && e.sqlState !== '42501', `sqlState ${e.sqlState}`);
+        assert.match(e.message, /no_such_table/i);
+        return true;
+      });
+      // The session is still usable.
+      assert.equal((await exec(c, 'SELECT 1 AS one')).rows[0]!['ONE'], 1);
+    } finally {
+      await close(c);
+    }
+  });
+
   test('PII is masked in rows, whatever the aliases and expressions do to it', async () => {
     const c = await open();
     try {
