@@ -361,6 +361,24 @@ describe('snowflake-sdk through the gateway', () => {
   });
 });
 
+describe('describeOnly (JDBC prepareStatement, driver describe)', () => {
+  test('a read policy allows is described with its columns and no rows; a write is described without running; a refused read is refused', async () => {
+    const { token } = await rawLogin();
+    const d = (await (await raw('/queries/v1/query-request', token, { sqlText: 'SELECT id, name, ssn FROM customers', describeOnly: true })).json()) as any;
+    assert.equal(d.success, true, JSON.stringify(d));
+    assert.deepEqual(d.data.rowtype.map((c: { name: string }) => c.name.toLowerCase()), ['id', 'name', 'ssn']);
+    assert.equal(d.data.rowtype[2].type, 'text');
+    assert.deepEqual(d.data.rowset, []);
+    const before = Number((await t.db.exec('SELECT count(*) FROM ledger')).trim());
+    const w = (await (await raw('/queries/v1/query-request', token, { sqlText: "INSERT INTO ledger (note) VALUES ('described, never run')", describeOnly: true })).json()) as any;
+    assert.equal(w.success, true, JSON.stringify(w));
+    assert.equal(Number((await t.db.exec('SELECT count(*) FROM ledger')).trim()), before, 'describing a write runs nothing (nor asks a reviewer)');
+    const denied = (await (await raw('/queries/v1/query-request', token, { sqlText: 'SELECT * FROM secrets', describeOnly: true })).json()) as any;
+    assert.equal(denied.success, false);
+    assert.equal(denied.data.sqlState, '42501');
+  });
+});
+
 describe('held statements and long ones are polled', () => {
   test('the client hears 333334 at once with the approval request and URL, then polls', async () => {
     const { token } = await rawLogin();

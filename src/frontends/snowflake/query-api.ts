@@ -35,7 +35,6 @@ export interface StatementInput {
 export function startStatement(deps: QueryDeps, s: Pick<SnowflakeSession, 'pipeline' | 'connector' | 'queries'>, input: StatementInput, clientRequestId: string | undefined): SnowflakeQuery {
   checkClientParameters(input.parameters, 'statement');
   if (input.bindStage !== undefined) throw new PortcullisError('ERR_UNSUPPORTED_PROTOCOL', 'staged bind values (bindStage) are not supported through Portcullis; send the values inline in bindings');
-  if (input.describeOnly === true) throw new PortcullisError('ERR_UNSUPPORTED_PROTOCOL', 'describeOnly is not supported through Portcullis: a statement cannot be described without running it');
   let rows: (string | null)[][];
   try {
     rows = bindingsToParamRows(input.bindings);
@@ -50,7 +49,7 @@ export function startStatement(deps: QueryDeps, s: Pick<SnowflakeSession, 'pipel
     const again = s.queries.byClientRequest(clientRequestId, sql);
     if (again) return again;
   }
-  const q = new SnowflakeQuery({ session: s.pipeline, connector: s.connector, sql, params, maxRows: deps.maxRows, bufferBytes: deps.bufferBytes, maskText: deps.maskText, clientRequestId });
+  const q = new SnowflakeQuery({ session: s.pipeline, connector: s.connector, sql, params, maxRows: deps.maxRows, bufferBytes: deps.bufferBytes, maskText: deps.maskText, clientRequestId, describeOnly: input.describeOnly === true });
   try {
     s.queries.add(q);
   } catch (e) {

@@ -18,6 +18,13 @@ export interface QueryRunOptions {
   readonly maskText: (s: string) => string;
   /** The client's own request id (snowflake-sdk retries a query-request with the same one). */
   readonly clientRequestId?: string | undefined;
+  /**
+   * `describeOnly` (JDBC's prepareStatement, a driver's describe): the statement is decided
+   * but not run. A plain read that policy allows is run for zero rows, which gives its columns;
+   * anything else is described without columns, and runs (or waits for a reviewer) only when
+   * the client executes it.
+   */
+  readonly describeOnly?: boolean | undefined;
 }
 
 /** Where a result is written: the driver protocol's or the SQL API's JSON envelope. */
@@ -186,10 +193,23 @@ export class SnowflakeQuery {
   async #start(): Promise<void> {
     const o = this.#o;
     try {
+      if (o.describeOnly === true) {
+        const v = o.session.explain(o.sql, o.params);
+        const d = v.decision;
+        if (d.action === 'deny') return this.#fail(deniedFailure(d));
+        if (d.action !== 'allow' || v.analysis.kind !== 'read' || v.analysis.risks.length > 0) {
+          this.#rows = describedWithoutColumns();
+          this.#columns = encodeColumns([], []);
+          this.#iter = this.#rows[Symbol.asyncIterator]();
+          this.#notify();
+          await this.#prefetch();
+          return;
+        }
+      }
       const { verdict, rows } = await o.session.stream(o.connector, {
         sql: o.sql,
         params: o.params,
-        maxRows: o.maxRows,
+        maxRows: o.describeOnly === true ? 0 : o.maxRows,
         signal: this.#abort.signal,
         requestId: this.id,
         hooks: {
@@ -271,4 +291,15 @@ export class SnowflakeQuery {
   get started(): Promise<void> {
     return this.#run;
   }
+}
+
+/** A described statement that was not run: no columns, no rows. */
+function describedWithoutColumns(): MaskedRowStream {
+  return {
+    columns: [],
+    masked: [],
+    async *[Symbol.asyncIterator]() {},
+    outcome: () => ({ rowCount: 0, command: 'DESCRIBE', truncated: false, notices: [] }),
+    close: async () => {},
+  };
 }
