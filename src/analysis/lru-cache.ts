@@ -1,6 +1,7 @@
 /**
  * A bounded least-recently-used map. JavaScript Maps iterate in insertion order, so re-inserting
- * on a hit keeps the oldest entry first and eviction is O(1).
+ * on a hit keeps the oldest entry first and eviction is O(1). Before the map is first full,
+ * hits are not re-inserted: the order then only says which entries were added first.
  */
 export class LruCache<V> {
   readonly #max: number;
@@ -17,7 +18,9 @@ export class LruCache<V> {
 
   get(key: string): V | undefined {
     const v = this.#map.get(key);
-    if (v !== undefined) {
+    // Recency only decides what to evict: until the map is full, a hit (the hot path: every
+    // repeated statement) need not move its entry.
+    if (v !== undefined && this.#map.size >= this.#max) {
       this.#map.delete(key);
       this.#map.set(key, v);
     }
