@@ -25,13 +25,16 @@ CREATE TABLE IF NOT EXISTS checkpoints (seq INTEGER PRIMARY KEY, hash TEXT NOT N
 CREATE TABLE IF NOT EXISTS anchors (seq INTEGER PRIMARY KEY, hash TEXT NOT NULL, time_ms INTEGER NOT NULL, key_id TEXT, signature TEXT);
 `;
 
+/** How long the ingest thread waits for a competing writer's lock before ingest counts as failed. */
+const INGEST_BUSY_TIMEOUT_MS = 10_000;
+
 /** A read-write connection with the store's settings; creates the tables on first use. */
-export function openWritable(path: string): Database.Database {
+export function openWritable(path: string, busyTimeoutMs = 2000): Database.Database {
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    db.pragma('busy_timeout = 2000');
+    db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
     db.exec(SQLITE_SCHEMA);
     return db;
   } catch (e) {
@@ -87,7 +90,8 @@ export class JournalIngest {
   #lastHash: string | undefined;
 
   constructor(dbPath: string, journal: string) {
-    this.#db = openWritable(dbPath);
+    // The ingest thread may wait longer for a lock than the event loop could: nothing waits on it.
+    this.#db = openWritable(dbPath, INGEST_BUSY_TIMEOUT_MS);
     this.#insert = recordInserter(this.#db);
     this.#fd = openSync(journal, 'r');
   }
