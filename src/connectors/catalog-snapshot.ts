@@ -35,6 +35,15 @@ const REACHABLE_SCHEMA = String.raw`n.nspname NOT LIKE 'pg\_toast%' AND n.nspnam
 const USER_SCHEMA = `${REACHABLE_SCHEMA} AND n.nspname NOT IN ('pg_catalog', 'information_schema')`;
 
 /**
+ * System catalog tables whose columns are loaded, so catalog queries (the MCP tools', an
+ * agent's `\d`) have known lineage instead of being masked whole: metadata only. Tables that
+ * hold data or secrets (pg_statistic's sampled values, pg_authid's password verifiers,
+ * pg_user_mapping's options, pg_largeobject, pg_proc's source text) stay unknown.
+ */
+const METADATA_TABLES = ['pg_class', 'pg_namespace', 'pg_attribute', 'pg_type', 'pg_index', 'pg_constraint', 'pg_description', 'pg_attrdef', 'pg_am', 'pg_inherits', 'pg_collation', 'pg_enum', 'pg_sequence', 'pg_database', 'pg_tablespace', 'pg_extension', 'pg_trigger'] as const;
+const METADATA_TABLE_SET: ReadonlySet<string> = new Set(METADATA_TABLES.map((t) => `pg_catalog.${t}`));
+
+/**
  * A deparsed view larger than this is treated as unknown rather than shipped: one row must
  * stay under the upstream reader's message limit, and lineage gains nothing from such a view.
  */
@@ -59,7 +68,8 @@ WHERE ${REACHABLE_SCHEMA}
 LIMIT ${CATALOG_LIMITS.relations + 1}`,
   columns: `SELECT a.attrelid::text, a.attnum::text, a.attname::text
 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ${USER_SCHEMA}
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND (${USER_SCHEMA} OR (n.nspname = 'pg_catalog' AND c.relkind = 'r' AND c.relname IN (${METADATA_TABLES.map((t) => `'${t}'`).join(', ')})))
 LIMIT ${CATALOG_LIMITS.columns + 1}`,
   /**
    * One row per function (overloads grouped in JS: cheaper than a sort upstream). A user
@@ -204,7 +214,8 @@ export class CatalogSnapshot implements Catalog {
       const kind = text(r, 3);
       const entry: Entry = { schema, name, kind, relation: undefined, attnames: [], viewQuery: r[4] ?? undefined };
       byName.set(key(schema, name), entry);
-      if (!system.has(schema) && COLUMN_KINDS.includes(kind)) byOid.set(oid(text(r, 0)), entry);
+      const metadata = kind === 'r' && METADATA_TABLE_SET.has(`${schema}.${name}`);
+      if ((!system.has(schema) || metadata) && COLUMN_KINDS.includes(kind)) byOid.set(oid(text(r, 0)), entry);
     }
     for (const r of rows.columns) {
       const entry = byOid.get(oid(text(r, 0)));

@@ -44,7 +44,7 @@ xmltext to_tsvector to_tsquery plainto_tsquery phraseto_tsquery websearch_to_tsq
 setweight strip tsvector_to_array array_to_tsvector numnode querytree ts_rewrite
 int2 int4 int8 float4 float8 numeric bool varchar bpchar name date time timestamp timestamptz interval bytea inet cidr json jsonb
 textcat textlen bpchar_larger bpchar_smaller texticlike textlike textnlike
-pg_typeof pg_column_size pg_size_pretty current_user session_user current_role current_schema current_schemas
+pg_typeof pg_column_size pg_size_pretty format_type obj_description col_description pg_get_expr current_user session_user current_role current_schema current_schemas
 current_database current_catalog version user pg_backend_pid inet_client_addr inet_server_addr
 set_config nextval currval lastval setval pg_notify pg_sleep txid_current pg_current_xact_id
 row lower_inc upper_inc lower_inf upper_inf isempty range_merge multirange
