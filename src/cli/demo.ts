@@ -6,7 +6,6 @@ import { validateConfig } from '../config/load.js';
 import { Secret } from '../config/secret.js';
 import { startGateway } from '../main.js';
 import { createLogger } from '../util/logger.js';
-import { startSnowflakeEmulator } from '../dev/snowflake-emulator/index.js';
 
 /**
  * `portcullis demo`: the gateway in front of an embedded PostgreSQL (PGlite) seeded with
@@ -18,6 +17,8 @@ export async function runDemo(opts: { port: number; httpPort?: number | undefine
   // reached by the gateway's snowflake-sdk connector with a key pair only the gateway holds.
   process.env.SNOWFLAKE_DISABLE_PLATFORM_DETECTION = 'true';
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  // Loaded here, not at the top: DuckDB's native library has no business in `portcullis serve`.
+  const { startSnowflakeEmulator } = await import('../dev/snowflake-emulator/index.js');
   const emulator = await startSnowflakeEmulator({ seed: 'demo', users: { PORTCULLIS_SVC: { publicKeyPem: publicKey } } });
   const analystKey = 'pcs_' + randomBytes(32).toString('base64url');
   const adminKey = 'pcs_' + randomBytes(32).toString('base64url');
