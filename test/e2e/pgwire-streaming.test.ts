@@ -1,5 +1,5 @@
 /**
- * A 1,000,000-row result streams through the gateway (its own process) to a slow reader while
+ * A 2,000,000-row result streams through the gateway (its own process) to a slow reader while
  * the gateway's memory stays bounded: back-pressure holds the upstream, nothing buffers whole.
  */
 import { after, before, test } from 'node:test';
