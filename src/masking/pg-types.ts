@@ -2,39 +2,9 @@
  * What masking needs to know about PostgreSQL types, by OID: which values are text that can be
  * masked as strings, which are JSON, which are not worth scanning, and what a type's zero value
  * is when `binary.non_text: zero` asks for a valid stand-in instead of NULL.
- * OIDs from src/include/catalog/pg_type.dat; binary layouts from the types' *send functions.
+ * Binary layouts from the types' *send functions.
  */
-export const enum Oid {
-  Unspecified = 0,
-  Bool = 16,
-  Bytea = 17,
-  Char = 18,
-  Name = 19,
-  Int8 = 20,
-  Int2 = 21,
-  Int4 = 23,
-  Text = 25,
-  Oid = 26,
-  Json = 114,
-  Xml = 142,
-  Float4 = 700,
-  Float8 = 701,
-  Unknown = 705,
-  Money = 790,
-  Inet = 869,
-  Cidr = 650,
-  Bpchar = 1042,
-  Varchar = 1043,
-  Date = 1082,
-  Time = 1083,
-  Timestamp = 1114,
-  Timestamptz = 1184,
-  Interval = 1186,
-  Timetz = 1266,
-  Numeric = 1700,
-  Uuid = 2950,
-  Jsonb = 3802,
-}
+import { Oid } from '../codecs/pgwire/type-oids.js';
 
 /** How a value of a type is masked. */
 export const enum ValueClass {

@@ -1,4 +1,5 @@
-import type { QueryResult, Connector, ResultColumn as DriverColumn } from '../connectors/connector.js';
+import type { QueryResult, ResultColumn as DriverColumn } from '../connectors/connector.js';
+import type { MaskContext } from '../pipeline/pipeline.js';
 import type { Catalog } from './catalog.js';
 import type { MaskingEngine } from './engine.js';
 import type { MaskPlan, ResultColumn } from './plan.js';
@@ -10,12 +11,8 @@ interface OidCatalog extends Catalog {
   columnByOid?(tableOid: number, attnum: number): { schema: string; table: string; column: string; isTable: boolean } | undefined;
 }
 
-export interface DriverMaskContext {
-  readonly sql: string;
-  readonly profiles?: readonly string[] | undefined;
-  readonly groups: readonly string[];
-  readonly connector: Connector;
-}
+/** The masking stage's contract (pipeline/pipeline.ts) names what a driver-path result is masked with. */
+export type DriverMaskContext = MaskContext;
 
 /** How the rows of one driver-path result are masked; null plan when nothing needs masking. */
 export interface DriverMasking {

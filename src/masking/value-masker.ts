@@ -1,7 +1,8 @@
 import type { StrategyApplier, MaskSpec } from './strategy.js';
 import { partialBytes } from './strategy.js';
 import type { TextScanner } from './text-scanner.js';
-import { ValueClass, binaryZero, isNumeric, textZero, valueClass, Oid } from './pg-types.js';
+import { ValueClass, binaryZero, isNumeric, textZero, valueClass } from './pg-types.js';
+import { Oid } from '../codecs/pgwire/type-oids.js';
 
 /**
  * Masks one column's values, as bytes (DataRow, binary COPY) or as strings (text COPY, JSON

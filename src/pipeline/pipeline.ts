@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Analysis } from '../analysis/facts.js';
-import type { Decision, ReviewDecision, Verdict } from './decision.js';
+import type { AllowDecision, Decision, ReviewDecision, Verdict } from './decision.js';
 import type { ClientInfo, Principal } from './principal.js';
 import type { AnalysisSession, AnalyzeStage, ApprovalOutcome, ApproveStage, DecideStage, IdentifyStage, RecordStage, ResultSink } from './stages.js';
 import { isPortcullisError } from '../errors/portcullis-error.js';
-import type { Connector, QueryResult, ResultColumn, RowStream, StreamOutcome } from '../connectors/connector.js';
+import type { Connector, QueryRequest, QueryResult, ResultColumn, RowStream, StreamOutcome } from '../connectors/connector.js';
 import { openRowStream } from '../connectors/row-stream.js';
 import { PortcullisError } from '../errors/portcullis-error.js';
 import { applicationNameFor } from './application-name.js';
@@ -288,14 +288,7 @@ export class PipelineSession {
     if (!connector.query) throw new PortcullisError('ERR_UNSUPPORTED_PROTOCOL', `connection "${this.connection}" does not support driver-path queries`);
     let result: QueryResult;
     try {
-      result = await connector.query({
-        sql: req.sql,
-        params: req.params,
-        maxRows: d.maxRows === undefined ? req.maxRows : Math.min(d.maxRows, req.maxRows),
-        timeoutMs: d.timeoutMs,
-        applicationName: applicationNameFor(this.principal.subject, this.client.applicationName),
-        signal: req.signal,
-      });
+      result = await connector.query(this.#queryRequest(req, d));
     } catch (e) {
       const err = e as { sqlstate?: string; code?: string; message?: string };
       admission.sink?.error(err.sqlstate ?? 'XX000', err.message ?? 'statement failed');
@@ -329,15 +322,7 @@ export class PipelineSession {
     }
     let upstream: RowStream;
     try {
-      upstream = await openRowStream(connector, {
-        sql: req.sql,
-        params: req.params,
-        maxRows: d.maxRows === undefined ? req.maxRows : Math.min(d.maxRows, req.maxRows),
-        timeoutMs: d.timeoutMs,
-        applicationName: applicationNameFor(this.principal.subject, this.client.applicationName),
-        signal: req.signal,
-        context: { subject: this.principal.subject, sessionId: this.id, requestId: req.requestId ?? randomUUID(), frontend: this.client.frontend },
-      });
+      upstream = await openRowStream(connector, this.#queryRequest(req, d));
     } catch (e) {
       const err = e as { sqlstate?: string; message?: string };
       sink?.error(err.sqlstate ?? 'XX000', err.message ?? 'statement failed');
@@ -354,6 +339,19 @@ export class PipelineSession {
     }
     sink?.columns(upstream.columns.map((c) => c.name));
     return { verdict, rows: maskedStream(upstream, masking, sink) };
+  }
+
+  /** What the connector runs for an allowed statement: within the decision's limits, labelled with who and where. */
+  #queryRequest(req: { sql: string; params?: readonly (string | null)[] | undefined; maxRows: number; signal?: AbortSignal | undefined; requestId?: string | undefined }, d: AllowDecision): QueryRequest {
+    return {
+      sql: req.sql,
+      params: req.params,
+      maxRows: d.maxRows === undefined ? req.maxRows : Math.min(d.maxRows, req.maxRows),
+      timeoutMs: d.timeoutMs,
+      applicationName: applicationNameFor(this.principal.subject, this.client.applicationName),
+      signal: req.signal,
+      context: { subject: this.principal.subject, sessionId: this.id, requestId: req.requestId ?? randomUUID(), frontend: this.client.frontend },
+    };
   }
 
   close(reason: string): void {

@@ -1,4 +1,5 @@
 import type { SnowflakeColumnType } from './rowtype.js';
+import { Oid } from '../pgwire/type-oids.js';
 
 /** A PostgreSQL result column as RowDescription describes it. */
 export interface PgColumnDescription {
@@ -8,29 +9,6 @@ export interface PgColumnDescription {
   readonly typeModifier?: number | undefined;
 }
 
-/** PostgreSQL built-in type OIDs (pg_type.dat); stable across versions. */
-const enum PgOid {
-  Bool = 16,
-  Bytea = 17,
-  Char = 18,
-  Name = 19,
-  Int8 = 20,
-  Int2 = 21,
-  Int4 = 23,
-  Text = 25,
-  Oid = 26,
-  Json = 114,
-  Float4 = 700,
-  Float8 = 701,
-  Bpchar = 1042,
-  Varchar = 1043,
-  Date = 1082,
-  Time = 1083,
-  Timestamp = 1114,
-  Timestamptz = 1184,
-  Numeric = 1700,
-  Jsonb = 3802,
-}
 
 /**
  * The Snowflake `rowtype` entry for a PostgreSQL column, so a PostgreSQL connection can be served
@@ -49,15 +27,15 @@ export function rowTypeFromPg(col: PgColumnDescription): SnowflakeColumnType {
   const name = col.name;
   const mod = col.typeModifier ?? -1;
   switch (col.typeOid) {
-    case PgOid.Int2:
+    case Oid.Int2:
       return { name, type: 'fixed', precision: 5, scale: 0, nullable: true };
-    case PgOid.Int4:
+    case Oid.Int4:
       return { name, type: 'fixed', precision: 10, scale: 0, nullable: true };
-    case PgOid.Int8:
+    case Oid.Int8:
       return { name, type: 'fixed', precision: 19, scale: 0, nullable: true };
-    case PgOid.Oid:
+    case Oid.Oid:
       return { name, type: 'fixed', precision: 10, scale: 0, nullable: true };
-    case PgOid.Numeric: {
+    case Oid.Numeric: {
       // typmod = ((precision << 16) | scale) + 4, per numeric.c.
       if (mod < 4) return text(name, null);
       const precision = ((mod - 4) >> 16) & 0xffff;
@@ -66,32 +44,32 @@ export function rowTypeFromPg(col: PgColumnDescription): SnowflakeColumnType {
       if (precision < 1 || precision > 38 || scale > precision) return text(name, null);
       return { name, type: 'fixed', precision, scale, nullable: true };
     }
-    case PgOid.Float4:
-    case PgOid.Float8:
+    case Oid.Float4:
+    case Oid.Float8:
       return { name, type: 'real', nullable: true };
-    case PgOid.Bool:
+    case Oid.Bool:
       return { name, type: 'boolean', nullable: true };
-    case PgOid.Date:
+    case Oid.Date:
       return { name, type: 'date', nullable: true };
-    case PgOid.Time:
+    case Oid.Time:
       return { name, type: 'time', scale: 6, nullable: true };
-    case PgOid.Timestamp:
+    case Oid.Timestamp:
       return { name, type: 'timestamp_ntz', scale: 6, nullable: true };
-    case PgOid.Timestamptz:
+    case Oid.Timestamptz:
       // An instant shown in the session's zone: Snowflake's LTZ, not TZ (which keeps an offset per value).
       return { name, type: 'timestamp_ltz', scale: 6, nullable: true };
-    case PgOid.Json:
-    case PgOid.Jsonb:
+    case Oid.Json:
+    case Oid.Jsonb:
       return { name, type: 'variant', nullable: true };
-    case PgOid.Bytea:
+    case Oid.Bytea:
       return { name, type: 'binary', length: 8_388_608, byteLength: 8_388_608, nullable: true };
-    case PgOid.Varchar:
-    case PgOid.Bpchar:
+    case Oid.Varchar:
+    case Oid.Bpchar:
       // varchar/bpchar typmod = length + 4.
       return text(name, mod >= 4 ? mod - 4 : null);
-    case PgOid.Char:
+    case Oid.Char:
       return text(name, 1);
-    case PgOid.Name:
+    case Oid.Name:
       return text(name, 63);
     default:
       return text(name, null);

@@ -10,6 +10,19 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
     throw new PortcullisError('ERR_PROTOCOL_VIOLATION', 'send the request body as JSON with Content-Type: application/json');
   }
+  const body = await readBodyBytes(req, limit);
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    throw new PortcullisError('ERR_PROTOCOL_VIOLATION', 'the request body is not valid JSON');
+  }
+}
+
+/**
+ * The raw bytes of a request body of at most `limit` bytes. A declared Content-Length over the
+ * limit is refused before any byte is read; a body that grows past it is cut off.
+ */
+export async function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
@@ -19,11 +32,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  } catch {
-    throw new PortcullisError('ERR_PROTOCOL_VIOLATION', 'the request body is not valid JSON');
-  }
+  return Buffer.concat(chunks, size);
 }
 
 function tooLarge(limit: number): PortcullisError {

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import { decodeRequestBody } from '../../codecs/snowflake/request-body.js';
 import { PortcullisError } from '../../errors/portcullis-error.js';
+import { readBodyBytes } from '../http/request-body.js';
 
 /**
  * A request body, gzip or plain JSON, checked against `schema`. The raw bytes and the inflated
@@ -11,20 +12,12 @@ import { PortcullisError } from '../../errors/portcullis-error.js';
  * never its value.
  */
 export async function readBody<S extends z.ZodType>(req: IncomingMessage, limit: number, schema: S): Promise<z.infer<S>> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk);
-  }
+  const body = await readBodyBytes(req, limit);
   let value: unknown = {};
-  if (size > 0) {
-    const decoded = decodeRequestBody(Buffer.concat(chunks, size), limit);
+  if (body.length > 0) {
+    const decoded = decodeRequestBody(body, limit);
     if (!decoded.ok) {
-      if (decoded.problem === 'too_large') throw tooLarge(limit);
+      if (decoded.problem === 'too_large') throw inflatedTooLarge(limit);
       throw new PortcullisError('ERR_PROTOCOL_VIOLATION', decoded.problem === 'bad_gzip' ? 'the request body is not valid gzip' : 'the request body is not valid JSON');
     }
     value = decoded.value;
@@ -40,6 +33,6 @@ export async function readBody<S extends z.ZodType>(req: IncomingMessage, limit:
   return parsed.data as z.infer<S>;
 }
 
-function tooLarge(limit: number): PortcullisError {
+function inflatedTooLarge(limit: number): PortcullisError {
   return new PortcullisError('ERR_MESSAGE_TOO_LARGE', `the request body is larger than ${limit} bytes (compressed or inflated)`);
 }
