@@ -283,6 +283,10 @@ describe('snowflake-sdk → Portcullis → snowflake-sdk connector → emulator'
     for (const r of body.rows) assert.match(String(r[1]), /^\*\*\*-\*\*-\d{4}$/);
     const denied = await post('DROP TABLE customers');
     assert.equal(denied.status, 403);
+    // Statements from the HTTP API are tagged upstream like any other.
+    const q = (await emu.history()).filter((h) => /WHERE ssn IS NOT NULL ORDER BY id LIMIT 3/.test(h.sqlText)).at(-1)!;
+    const tag = JSON.parse(q.queryTag!) as { portcullis: { subject: string; frontend: string } };
+    assert.deepEqual([tag.portcullis.subject, tag.portcullis.frontend], ['key:agent', 'http']);
   });
 
   test('MCP tools list, describe and query the Snowflake connection', async () => {
