@@ -1,7 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { PortcullisError, isPortcullisError } from '../../errors/portcullis-error.js';
 import type { FrontendName } from '../../pipeline/principal.js';
@@ -18,7 +15,7 @@ import { readJsonBody } from './request-body.js';
 import type { DriverDeps } from './run-statement.js';
 import { APPROVALS_PATH, serveApprovals, type ApprovalsBackend } from './approvals-api.js';
 import { SESSIONS_PATH, serveSessions, type SessionsApiOptions } from './sessions-api.js';
-import { listenOn } from '../../util/listen.js';
+import { HttpListener } from '../../util/http-listener.js';
 import type { ConsoleApp } from '../../web/console-app.js';
 import { isConsolePath } from './console-mount.js';
 
@@ -68,38 +65,24 @@ interface Exchange {
  */
 export class HttpFrontend {
   readonly #o: HttpFrontendOptions;
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
+  readonly #listener: HttpListener;
   readonly #tls: boolean;
 
   constructor(o: HttpFrontendOptions) {
     this.#o = o;
-    this.#tls = o.tls !== undefined;
-    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.#handle(req, res);
-    this.#server = o.tls ? createHttpsServer({ cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key), minVersion: 'TLSv1.2' }, handler) : createHttpServer(handler);
-    this.#server.requestTimeout = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.#server.headersTimeout = Math.min(this.#server.requestTimeout, 10_000);
-    this.#server.keepAliveTimeout = 5_000;
-    this.#server.maxConnections = o.maxConnections;
-    this.#server.on('connection', (s: Socket) => {
-      this.#sockets.add(s);
-      s.once('close', () => this.#sockets.delete(s));
-    });
-    this.#server.on('clientError', (_e, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy();
-    });
-    this.#server.on('error', (e) => o.logger.error({ err: e.message }, 'http listener error'));
+    this.#listener = new HttpListener(
+      { tls: o.tls, requestTimeoutMs: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, headersTimeoutMs: 10_000, maxConnections: o.maxConnections, logger: o.logger, name: 'http' },
+      (req, res) => void this.#handle(req, res),
+    );
+    this.#tls = this.#listener.tls;
   }
 
   listen(): Promise<{ host: string; port: number }> {
-    return listenOn(this.#server, this.#o.port, this.#o.host);
+    return this.#listener.listen(this.#o.port, this.#o.host);
   }
 
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const s of this.#sockets) s.destroy();
-    await closed;
+  close(): Promise<void> {
+    return this.#listener.close();
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

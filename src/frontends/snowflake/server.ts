@@ -1,7 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { parseSnowflakeToken } from '../../codecs/snowflake/auth-header.js';
@@ -9,7 +6,7 @@ import { AbortRequestSchema, LoginRequestSchema, QueryRequestSchema, TokenReques
 import type { Connector } from '../../connectors/connector.js';
 import { PortcullisError, isPortcullisError } from '../../errors/portcullis-error.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
-import { listenOn } from '../../util/listen.js';
+import { HttpListener } from '../../util/http-listener.js';
 import { handleLogin, handleTokenRequest } from './login.js';
 import { handleAbort, handleMonitoring, handleQueryRequest, handleResultRequest, sendEnvelope, type QueryDeps } from './query-api.js';
 import type { QueryRegistryLimits } from './query-registry.js';
@@ -89,8 +86,7 @@ const ANY = z.unknown();
  */
 export class SnowflakeFrontend {
   readonly #o: SnowflakeFrontendOptions;
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
+  readonly #listener: HttpListener;
   readonly #tls: boolean;
   readonly #sessions: SnowflakeSessions;
   readonly #sqlApi: SqlApi;
@@ -127,27 +123,14 @@ export class SnowflakeFrontend {
       { ...this.#queryDeps, pipeline: o.pipeline, connectors: o.connectors, tls: this.#tls, allowInsecureLoopback: o.allowInsecureLoopback, logger: o.logger, bodyLimit: this.#bodyLimit },
       { ...queries, maxQueries: Math.max(queries.maxQueries, o.maxConnections) },
     );
-    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.#handle(req, res);
-    // Slow senders (slowloris) are cut off: headers and the whole request each have a deadline,
-    // checked often enough that the deadline means what it says (Node checks every 30 s by default).
-    const requestTimeout = o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
-    const timeouts = { requestTimeout, headersTimeout: Math.min(requestTimeout, o.headersTimeoutMs ?? DEFAULTS.headersTimeoutMs), connectionsCheckingInterval: Math.min(1000, requestTimeout) };
-    this.#server = o.tls ? createHttpsServer({ ...timeouts, cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key), minVersion: 'TLSv1.2' }, handler) : createHttpServer(timeouts, handler);
-    this.#server.keepAliveTimeout = 5_000;
-    this.#server.maxConnections = o.maxConnections;
-    this.#server.on('connection', (s: Socket) => {
-      this.#sockets.add(s);
-      s.once('close', () => this.#sockets.delete(s));
-    });
-    this.#server.on('clientError', (_e, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy();
-    });
-    this.#server.on('error', (e) => o.logger.error({ err: e.message }, 'snowflake listener error'));
+    this.#listener = new HttpListener(
+      { tls: o.tls, requestTimeoutMs: o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs, headersTimeoutMs: o.headersTimeoutMs ?? DEFAULTS.headersTimeoutMs, maxConnections: o.maxConnections, logger: o.logger, name: 'snowflake' },
+      (req, res) => void this.#handle(req, res),
+    );
   }
 
   listen(): Promise<{ host: string; port: number }> {
-    return listenOn(this.#server, this.#o.port, this.#o.host);
+    return this.#listener.listen(this.#o.port, this.#o.host);
   }
 
   /** Snowflake sessions currently open (for tests and the log). */
@@ -155,11 +138,8 @@ export class SnowflakeFrontend {
     return this.#sessions.size;
   }
 
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    await Promise.all([this.#sessions.closeAll('shutdown'), this.#sqlApi.close()]);
-    for (const s of this.#sockets) s.destroy();
-    await closed;
+  close(): Promise<void> {
+    return this.#listener.close(() => Promise.all([this.#sessions.closeAll('shutdown'), this.#sqlApi.close()]));
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
