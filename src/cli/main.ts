@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { VERSION } from '../util/version.js';
 import { loadConfigFile } from '../config/load.js';
 import { isPortcullisError } from '../errors/portcullis-error.js';
 import { startGateway } from '../main.js';
@@ -12,11 +12,10 @@ import { sessionsCommand } from './sessions.js';
 import { auditCommand } from './audit.js';
 
 /** The `portcullis` command line. Commands stay thin: they parse flags and call the engines. */
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('portcullis')
   .description('Access gateway between AI agents and production databases')
-  .version(pkg.version, '-V, --version')
+  .version(VERSION, '-V, --version')
   .showHelpAfterError();
 
 program
@@ -67,7 +66,7 @@ program
   .command('version')
   .description('print the version')
   .action(() => {
-    process.stdout.write(`portcullis ${pkg.version} (node ${process.version})\n`);
+    process.stdout.write(`portcullis ${VERSION} (node ${process.version})\n`);
   });
 
 program.addCommand(policyCommand(loadConfigFile));

@@ -3,7 +3,7 @@ import { loadConfigFile } from '../config/load.js';
 import { PortcullisError, isPortcullisError } from '../errors/portcullis-error.js';
 import { readMcpConfig } from '../frontends/mcp/mcp-config.js';
 import { serveStdio } from '../frontends/mcp/stdio.js';
-import { VERSION } from '../frontends/http/start.js';
+import { VERSION } from '../util/version.js';
 import { startGateway } from '../main.js';
 import type { ClientInfo } from '../pipeline/principal.js';
 import { createLogger } from '../util/logger.js';

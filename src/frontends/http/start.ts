@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { VERSION } from '../../util/version.js';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { Connector } from '../../connectors/connector.js';
@@ -10,8 +10,6 @@ import type { MaskingEngine } from '../../masking/index.js';
 import { mountConsole, type ConsoleWiring } from './console-mount.js';
 import { recordAction } from '../../web/action-log.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-export const VERSION = pkg.version;
 
 /** Builds the HTTP listener (query API + MCP) from the validated config; `main.ts` calls this. */
 export async function startHttpListener(

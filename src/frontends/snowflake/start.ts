@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { VERSION } from '../../util/version.js';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { Connector } from '../../connectors/connector.js';
@@ -6,7 +6,6 @@ import type { MaskingEngine } from '../../masking/index.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import { SnowflakeFrontend } from './server.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** Builds the Snowflake listener from the validated config; `main.ts` calls this. */
 export async function startSnowflakeFrontend(
@@ -27,7 +26,7 @@ export async function startSnowflakeFrontend(
     allowInsecureLoopback: config.security.allow_insecure_loopback,
     maxConnections: config.limits.max_connections,
     logger,
-    version: pkg.version,
+    version: VERSION,
     // PostgreSQL quotes values into some error texts (`invalid input syntax for type integer:
     // "…"`): with masking on, every error a client reads is treated as touching sensitive data.
     maskText: masking?.enabled ? (text) => masking.maskErrorMessage({ severity: 'ERROR', code: 'XX000', message: text }, { sensitive: true })?.message ?? text : undefined,
