@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { redactUrl } from '../audit/postgres-store.js';
+import { openStorePool, redactUrl } from '../util/postgres-pool.js';
 import type { Secret } from '../config/secret.js';
 import { PortcullisError } from '../errors/portcullis-error.js';
 import type { ApprovalRequest, RequestStatus, ReviewSummary, Vote } from './request.js';
@@ -35,15 +35,7 @@ export class PostgresApprovalStore implements ApprovalStore {
   constructor(o: PostgresApprovalStoreOptions) {
     this.location = redactUrl(o.url);
     this.#schema = `"${o.schema}"`;
-    this.#pool = new pg.Pool({
-      connectionString: urlWithPassword(o.url, o.password),
-      max: 4,
-      connectionTimeoutMillis: 5000,
-      query_timeout: 15000,
-      application_name: 'portcullis-approvals',
-    });
-    // An idle connection dying is not an error anyone awaits; the next query reconnects.
-    this.#pool.on('error', () => {});
+    this.#pool = openStorePool({ url: o.url, password: o.password, max: 4, applicationName: 'portcullis-approvals' });
   }
 
   get #requests(): string {
@@ -205,14 +197,3 @@ export class PostgresApprovalStore implements ApprovalStore {
   }
 }
 
-/** A password given apart must go into the URL: pg prefers the URL's (absent) one to a `password` option. */
-function urlWithPassword(url: string, password: Secret | undefined): string {
-  if (!password) return url;
-  try {
-    const u = new URL(url);
-    u.password = encodeURIComponent(password.reveal());
-    return u.toString();
-  } catch {
-    return url;
-  }
-}

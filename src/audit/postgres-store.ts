@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { PortcullisError } from '../errors/portcullis-error.js';
+import { openStorePool, redactUrl } from '../util/postgres-pool.js';
 import type { Secret } from '../config/secret.js';
 import { GENESIS_HASH, seal, type ChainHead, type EventRow } from './chain.js';
 import type { AnchorRow, CheckpointRow } from './checkpoint.js';
@@ -60,15 +61,7 @@ export class PostgresStore implements AuditStore {
     this.#policy = new CheckpointPolicy(opts.checkpointEvery, opts.checkpointIntervalMs, opts.signer);
     const schema = `"${opts.schema}"`;
     this.#d = { p: (n) => `$${n}`, t: (name) => `${schema}.${name}` };
-    this.#pool = new pg.Pool({
-      connectionString: withPassword(opts.url, opts.password),
-      max: 3,
-      connectionTimeoutMillis: 5000,
-      query_timeout: 15000,
-      application_name: 'portcullis-audit',
-    });
-    // An idle connection dying is not an error anyone awaits; the next query reconnects.
-    this.#pool.on('error', () => {});
+    this.#pool = openStorePool({ url: opts.url, password: opts.password, max: 3, applicationName: 'portcullis-audit' });
     if (!opts.readOnly) {
       this.#timer = setInterval(() => this.#tick(), Math.min(RETRY_MS, opts.checkpointIntervalMs));
       this.#timer.unref();
@@ -348,29 +341,6 @@ function insertParams(rows: readonly EventRow[], cp: CheckpointRow | null): unkn
 }
 
 /** pg lets the URL's (absent) password override a separate `password` option, so it goes in the URL. */
-function withPassword(url: string, password: Secret | undefined): string {
-  if (!password) return url;
-  try {
-    const u = new URL(url);
-    u.password = encodeURIComponent(password.reveal());
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
-
-/** postgres://user:secret@host/db → postgres://user@host/db, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    for (const k of [...u.searchParams.keys()]) if (/pass|secret|key/i.test(k)) u.searchParams.set(k, 'redacted');
-    return u.toString();
-  } catch {
-    return 'postgres://(unparseable url)';
-  }
-}
-
 /** pg error messages name SQLSTATEs, roles and objects, never the password. */
 function unavailable(what: string, location: string, e: unknown): PortcullisError {
   if (e instanceof PortcullisError) return e;
