@@ -14,7 +14,7 @@ import { createLimits } from './pipeline/limits.js';
 import { Recorder } from './audit/recorder.js';
 import { parseAuditConfig } from './audit/schema.js';
 import { createMaskingEngine } from './masking/index.js';
-import { maskQueryResult, planDriverMasking } from './masking/result-masker.js';
+import { planRowMasking } from './masking/result-masker.js';
 import { openApprovals } from './approvals/open.js';
 import { recordConsoleActionsWith } from './web/action-log.js';
 import type { ApprovalsEngine } from './approvals/engine.js';
@@ -69,20 +69,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     approve: approvals,
     listeners: [...(recorder ? [recorder] : []), ...(approvals ? [approvals] : []), ...(live ? [live] : [])],
     mask: masking.enabled
-      ? {
-          maskResult: (result, ctx) => maskQueryResult(masking, result, ctx),
-          planRows: async (columns, ctx) => {
-            const m = await planDriverMasking(masking, columns, ctx);
-            const plan = m.plan;
-            return {
-              masked: m.masked,
-              maskText: m.maskText,
-              maskRow: plan === null ? () => {} : (row) => {
-                for (let i = 0; i < row.length; i++) row[i] = plan.maskValue(i, row[i] ?? null);
-              },
-            };
-          },
-        }
+      ? { planRows: (columns, ctx) => planRowMasking(masking, columns, ctx) }
       : undefined,
   });
 

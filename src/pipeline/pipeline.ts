@@ -6,7 +6,6 @@ import type { AnalysisSession, AnalyzeStage, ApprovalOutcome, ApproveStage, Deci
 import { isPortcullisError } from '../errors/portcullis-error.js';
 import type { Connector, QueryRequest, QueryResult, ResultColumn, RowStream, StreamOutcome } from '../connectors/connector.js';
 import { openRowStream } from '../connectors/row-stream.js';
-import { PortcullisError } from '../errors/portcullis-error.js';
 import { applicationNameFor } from './application-name.js';
 
 /**
@@ -70,7 +69,6 @@ export interface RowMasking {
 }
 
 export interface ResultMaskStage {
-  maskResult(result: QueryResult, ctx: MaskContext): Promise<QueryResult>;
   planRows(columns: readonly ResultColumn[], ctx: MaskContext): Promise<RowMasking>;
 }
 
@@ -280,30 +278,13 @@ export class PipelineSession {
    * limits. Denied and held statements return their verdict without touching the connector.
    */
   async execute(connector: Connector, req: { sql: string; params?: readonly (string | null)[]; maxRows: number; signal?: AbortSignal }): Promise<{ verdict: Verdict; result?: QueryResult }> {
-    const admission = await this.begin(req.sql, await this.admit(req.sql, req.params), req.params);
-    const verdict = admission.verdict;
-    const d = verdict.decision;
-    if (d.action !== 'allow') admission.sink?.error('42501', d.reason);
-    if (d.action !== 'allow') return { verdict };
-    if (!connector.query) throw new PortcullisError('ERR_UNSUPPORTED_PROTOCOL', `connection "${this.connection}" does not support driver-path queries`);
-    let result: QueryResult;
-    try {
-      result = await connector.query(this.#queryRequest(req, d));
-    } catch (e) {
-      const err = e as { sqlstate?: string; code?: string; message?: string };
-      admission.sink?.error(err.sqlstate ?? 'XX000', err.message ?? 'statement failed');
-      throw e;
-    }
-    // mask: before anything leaves the gateway or reaches the record.
-    const mask = this.#stages.mask;
-    if (mask) result = await mask.maskResult(result, { sql: req.sql, profiles: d.mask, groups: this.principal.groups, connector });
-    const sink = admission.sink;
-    if (sink) {
-      sink.columns(result.columns.map((c) => c.name));
-      for (const r of result.rows) sink.row(r);
-      sink.complete(result.command, result.rowCount);
-    }
-    return { verdict, result };
+    // The stream below, collected: one path masks and records every driver-path result.
+    const { verdict, rows } = await this.stream(connector, req);
+    if (!rows) return { verdict };
+    const all: (string | null)[][] = [];
+    for await (const batch of rows) for (const r of batch) all.push(r);
+    const o = rows.outcome();
+    return { verdict, result: { columns: rows.columns, rows: all, rowCount: o.rowCount, command: o.command, truncated: o.truncated, notices: o.notices, queryId: o.queryId } };
   }
 
   /**
