@@ -309,22 +309,15 @@ export class PgRelay implements Cancellable {
 
   /** Bind: a portal remembers its statement, parameters and (across Executes) its row count. */
   #onBind(buf: Buffer, start: number, end: number): number {
-    let portal: string, stmt: string, params: (string | null)[] | null = null;
-    let raw: (string | null)[] | undefined;
     const r = this.#reader.reset(buf, start + 5, end);
-    portal = r.cstring();
-    stmt = r.cstring();
-    const prepared = this.#prepared.get(stmt);
+    const portal = r.cstring();
+    const prepared = this.#prepared.get(r.cstring());
     const awaitsReview = prepared?.verdict.decision.action === 'review';
-    if (this.#session.recordsParams || awaitsReview) {
-      const b = parseBind(buf, start, end);
-      raw = recordableParams(b.params);
-      params = raw;
-      const m = this.#masking;
-      // Parameters are recorded as the masking rules would show them, never raw.
-      if (m) params = params.map((p) => (p === null ? null : (m.engine.maskText(p) ?? p)));
-      if (!this.#session.recordsParams) params = null;
-    }
+    const records = this.#session.recordsParams;
+    const raw = records || awaitsReview ? recordableParams(parseBind(buf, start, end).params) : undefined;
+    const m = this.#masking;
+    // Parameters are recorded as the masking rules would show them, never raw.
+    const params = records && raw ? (m ? raw.map((p) => (p === null ? null : (m.engine.maskText(p) ?? p))) : raw) : null;
     this.#portals.set(portal, { stmt: prepared, params, rawParams: awaitsReview ? raw : undefined, rows: 0, truncated: false });
     return KEEP;
   }
