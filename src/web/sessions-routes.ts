@@ -1,12 +1,11 @@
 import { PortcullisError } from '../errors/portcullis-error.js';
 import { sendJson } from '../frontends/http/json-response.js';
-import type { SessionFilter } from '../audit/query.js';
+import { queryText, sessionFilterFrom } from '../frontends/http/session-filter.js';
 import { logAction } from './action-log.js';
 import type { Authed } from './console-app.js';
 import { query, unavailable, type Route } from './console-api.js';
 import type { ConsoleDeps } from './console-deps.js';
 
-const DECISIONS = ['allow', 'deny', 'review'] as const;
 const MAX_STATEMENTS = 2000;
 
 /**
@@ -21,15 +20,9 @@ export function sessionsRoutes(deps: ConsoleDeps): Route[] {
 
   const list = async (a: Authed): Promise<void> => {
     const q = query(a);
-    const text = (k: string) => {
-      const v = q.get(k)?.trim();
-      return v ? v.slice(0, 500) : undefined;
-    };
-    const decision = text('decision');
-    if (decision !== undefined && !(DECISIONS as readonly string[]).includes(decision)) throw bad(`decision must be one of ${DECISIONS.join(', ')}`);
-    const filter: SessionFilter = { user: text('user'), connection: text('connection'), since: text('since'), until: text('until'), decision: decision as SessionFilter['decision'] };
+    const filter = sessionFilterFrom(q);
     try {
-      const page = await audit().listSessions(filter, { limit: 50, cursor: text('cursor') ?? null });
+      const page = await audit().listSessions(filter, { limit: 50, cursor: queryText(q, 'cursor') ?? null });
       // The store has no risk filter; "refused only" narrows the page the store returned.
       const items = q.get('refused') === '1' ? page.items.filter((s) => s.refused > 0) : page.items;
       sendJson(a.x.res, 200, { sessions: items, next_cursor: page.nextCursor });

@@ -3,10 +3,10 @@ import type { Logger } from 'pino';
 import type { AuditQuery, SessionFilter } from '../../audit/query.js';
 import type { Authenticated } from './bearer-auth.js';
 import { sendError, sendJson } from './json-response.js';
+import { queryText, sessionFilterFrom } from './session-filter.js';
 
 export const SESSIONS_PATH = '/api/v1/sessions';
 
-const DECISIONS = ['allow', 'deny', 'review'] as const;
 /** Session ids are UUIDs; anything else cannot name a recorded session. */
 const ID = /^[0-9a-f-]{36}$/;
 
@@ -46,10 +46,6 @@ export async function serveSessions(req: IncomingMessage, res: ServerResponse, p
     return;
   }
   const q = new URL(req.url ?? '/', 'http://x').searchParams;
-  const text = (k: string): string | undefined => {
-    const v = q.get(k)?.trim();
-    return v ? v.slice(0, 500) : undefined;
-  };
   const int = (k: string, dflt: number, max: number): number | undefined => {
     const v = q.get(k);
     if (v === null) return dflt;
@@ -61,9 +57,11 @@ export async function serveSessions(req: IncomingMessage, res: ServerResponse, p
     o.recordAction?.({ session: target ?? `api:${p.subject}`, actor: { subject: p.subject, groups: p.groups }, action, target, detail });
   };
   if (id === undefined) {
-    const decision = text('decision');
-    if (decision !== undefined && !(DECISIONS as readonly string[]).includes(decision)) {
-      sendError(res, 'ERR_PROTOCOL_VIOLATION', `decision must be one of ${DECISIONS.join(', ')}`);
+    let filter: SessionFilter;
+    try {
+      filter = sessionFilterFrom(q);
+    } catch (e) {
+      sendError(res, 'ERR_PROTOCOL_VIOLATION', (e as Error).message);
       return;
     }
     const limit = int('limit', 50, 500);
@@ -71,9 +69,8 @@ export async function serveSessions(req: IncomingMessage, res: ServerResponse, p
       sendError(res, 'ERR_PROTOCOL_VIOLATION', 'limit must be an integer from 1 to 500');
       return;
     }
-    const filter: SessionFilter = { user: text('user'), connection: text('connection'), since: text('since'), until: text('until'), decision: decision as SessionFilter['decision'] };
     try {
-      const page = await o.query.listSessions(filter, { limit, cursor: text('cursor') ?? null });
+      const page = await o.query.listSessions(filter, { limit, cursor: queryText(q, 'cursor') ?? null });
       record('api.sessions.list', null, { user: filter.user ?? null, connection: filter.connection ?? null, decision: filter.decision ?? null });
       sendJson(res, 200, { sessions: page.items, next_cursor: page.nextCursor });
     } catch (e) {
