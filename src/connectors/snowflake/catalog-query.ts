@@ -61,16 +61,12 @@ export async function loadSnowflakeCatalog(read: CatalogReader, o: { schema: str
     const viewQuery = (kind === 'v' || kind === 'm') && definition !== undefined ? (viewQueryOf(definition) ?? null) : null;
     relations.push([oid, lower(t[0]), lower(t[1]), kind, viewQuery]);
   }
-  for (const name of Object.keys(INFORMATION_SCHEMA)) {
-    const k = key('information_schema', name);
-    if (oids.has(k)) continue;
-    const oid = String(oids.size + 1);
-    oids.set(k, oid);
-    relations.push([oid, 'information_schema', name, 'r', null]);
-  }
   const columnRows: CatalogRow[] = [];
+  // The queries above leave INFORMATION_SCHEMA out; its views are described from the list.
   for (const [name, cols] of Object.entries(INFORMATION_SCHEMA)) {
-    const oid = oids.get(key('information_schema', name))!;
+    const oid = String(oids.size + 1);
+    oids.set(key('information_schema', name), oid);
+    relations.push([oid, 'information_schema', name, 'r', null]);
     cols.forEach((c, i) => columnRows.push([oid, String(i + 1), c]));
   }
   for (const c of columns) {
