@@ -193,42 +193,8 @@ export class SnowflakeQuery {
   async #start(): Promise<void> {
     const o = this.#o;
     try {
-      if (o.describeOnly === true) {
-        const v = o.session.explain(o.sql, o.params);
-        const d = v.decision;
-        if (d.action === 'deny') return this.#fail(deniedFailure(d));
-        if (d.action !== 'allow' || v.analysis.kind !== 'read' || v.analysis.risks.length > 0) {
-          this.#rows = describedWithoutColumns();
-          this.#columns = encodeColumns([], []);
-          this.#iter = this.#rows[Symbol.asyncIterator]();
-          this.#notify();
-          await this.#prefetch();
-          return;
-        }
-      }
-      const { verdict, rows } = await o.session.stream(o.connector, {
-        sql: o.sql,
-        params: o.params,
-        maxRows: o.describeOnly === true ? 0 : o.maxRows,
-        signal: this.#abort.signal,
-        requestId: this.id,
-        hooks: {
-          onHold: (_requestId, message) => {
-            this.#held = message;
-            this.#notify();
-          },
-        },
-      });
-      this.#held = undefined;
-      if (this.#failure) {
-        await rows?.close();
-        return;
-      }
-      const d = verdict.decision;
-      if (d.action === 'deny') return this.#fail(deniedFailure(d));
-      if (d.action !== 'allow' || rows === undefined) {
-        return this.#fail(deniedFailure({ action: 'deny', rule: d.rule, code: 'ERR_APPROVAL_REQUIRED', reason: 'the statement was not admitted' }));
-      }
+      const rows = o.describeOnly === true ? await this.#describe() : await this.#admitted();
+      if (rows === undefined) return;
       this.#rows = rows;
       this.#columns = encodeColumns(rows.columns, rows.masked);
       this.#iter = rows[Symbol.asyncIterator]();
@@ -237,6 +203,44 @@ export class SnowflakeQuery {
     } catch (e) {
       this.#fail(this.#abort.signal.aborted && this.#failure ? this.#failure : failureOf(e, o.maskText));
     }
+  }
+
+  /** The statement through the pipeline; undefined when it failed (the failure is set). */
+  async #admitted(maxRows = this.#o.maxRows): Promise<MaskedRowStream | undefined> {
+    const o = this.#o;
+    const { verdict, rows } = await o.session.stream(o.connector, {
+      sql: o.sql,
+      params: o.params,
+      maxRows,
+      signal: this.#abort.signal,
+      requestId: this.id,
+      hooks: {
+        onHold: (_requestId, message) => {
+          this.#held = message;
+          this.#notify();
+        },
+      },
+    });
+    this.#held = undefined;
+    if (this.#failure) {
+      await rows?.close();
+      return undefined;
+    }
+    const d = verdict.decision;
+    if (d.action === 'deny') return void this.#fail(deniedFailure(d));
+    if (d.action !== 'allow' || rows === undefined) {
+      return void this.#fail(deniedFailure({ action: 'deny', rule: d.rule, code: 'ERR_APPROVAL_REQUIRED', reason: 'the statement was not admitted' }));
+    }
+    return rows;
+  }
+
+  /** describeOnly: decided now, run only as a plain allowed read for zero rows (its columns). */
+  async #describe(): Promise<MaskedRowStream | undefined> {
+    const v = this.#o.session.explain(this.#o.sql, this.#o.params);
+    const d = v.decision;
+    if (d.action === 'deny') return void this.#fail(deniedFailure(d));
+    if (d.action !== 'allow' || v.analysis.kind !== 'read' || v.analysis.risks.length > 0) return describedWithoutColumns();
+    return this.#admitted(0);
   }
 
   async #prefetch(): Promise<void> {
