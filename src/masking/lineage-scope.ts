@@ -2,6 +2,7 @@
  * The bookkeeping lineage needs while it walks a query: the lineage of a value (`Lin`), the
  * relations in a FROM list (`RangeEntry`) and the name scopes they form.
  */
+import type { ColumnLineage, StatementLineage } from './lineage.js';
 
 /** `*` in `unknown`: the value may hold anything; otherwise the relations it may come from. */
 export const ANYWHERE = '*';
@@ -125,3 +126,55 @@ export function setOp(l: QueryResult, r: QueryResult): QueryResult {
   }
   return { cols: l.cols.map((c, i) => ({ name: c.name, lin: union([c.lin, r.cols[i]!.lin]) })), exact: true };
 }
+
+/** A column whose lineage cannot be established: it may derive from anything. */
+export const unknownAnywhere = (): Lin => Lin.unknown(ANYWHERE);
+
+/** The FROM entries a qualified reference (`t.col`, `s.t.col`) names: by alias, or by relation. */
+export function entriesNamed(qual: readonly string[], scope: Scope): RangeEntry[] {
+  const rel = qual.slice(-2).join('.');
+  const alias = qual[qual.length - 1];
+  for (let s: Scope | undefined = scope; s !== undefined; s = s.parent) {
+    const hit = s.entries.filter((e) => (qual.length === 1 ? e.alias === alias : e.relation === rel));
+    if (hit.length > 0) return hit;
+  }
+  return [];
+}
+
+/**
+ * An unqualified column name as the innermost scope that can see it resolves it; undefined
+ * when no scope can (the database will reject it, or it names something the walk missed).
+ */
+export function visibleColumn(name: string, scope: Scope): Lin | undefined {
+  for (let s: Scope | undefined = scope; s !== undefined; s = s.parent) {
+    const known = s.entries.filter((e) => e.cols.some((c) => c.name === name));
+    if (known.length > 0) return union(known.map((e) => entryColumn(e, name)!));
+    // An entry with unlisted columns may hold `name`; a whole-row reference may mean an alias.
+    const open = s.entries.filter((e) => e.rest !== undefined);
+    const row = s.entries.filter((e) => e.alias === name);
+    if (open.length > 0 || row.length > 0) return union([...open.map((e) => e.rest!(name)), ...row.map(entryWhole)]);
+  }
+  return undefined;
+}
+
+/** A subquery or view result under an alias, with column aliases applied. */
+export function aliasedEntry(alias: string | undefined, r: QueryResult, columnAliases: string[]): RangeEntry {
+  const renamed = renameCols(r, columnAliases);
+  return { alias, cols: renamed.cols, rest: r.exact ? undefined : () => allOf(r) };
+}
+
+/** The walker's result as the lineage API reports it: sources and unknowns sorted. */
+export function toColumns(r: QueryResult): ColumnLineage[] {
+  return r.cols.map((c) => ({
+    name: c.name,
+    sources: [...c.lin.sources].sort(),
+    ...(c.lin.unknown.size > 0 ? { unknown: [...c.lin.unknown].sort() } : {}),
+  }));
+}
+
+/** A statement whose output columns cannot be described: one column that may hold anything. */
+export const unknownStatement = (relations: readonly string[]): StatementLineage => ({
+  columns: [{ name: '?column?', sources: [], unknown: [ANYWHERE] }],
+  exact: false,
+  relations,
+});

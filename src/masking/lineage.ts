@@ -1,7 +1,8 @@
 import { parseSync } from 'libpg-query';
 import type { Catalog, CatalogRelation } from './catalog.js';
 import { PURE_BUILTINS, READING_BUILTINS } from './builtin-functions.js';
-import { ANYWHERE, Lin, Scope, allOf, entryColumn, entryWhole, renameCols, setOp, union, type OutColumn, type QueryResult, type RangeEntry } from './lineage-scope.js';
+import { ANYWHERE, Lin, Scope, aliasedEntry, allOf, entriesNamed, entryColumn, entryWhole, renameCols, setOp, toColumns, union, unknownAnywhere, unknownStatement, visibleColumn, type OutColumn, type QueryResult, type RangeEntry } from './lineage-scope.js';
+import { asArray, isObj, type Obj } from '../analysis/node.js';
 import { figureName } from './target-name.js';
 
 /**
@@ -17,7 +18,6 @@ import { figureName } from './target-name.js';
  * conservative mode can mask it.
  */
 
-type Obj = Record<string, unknown>;
 
 export interface ColumnLineage {
   readonly name: string;
@@ -44,10 +44,6 @@ const MAX_DEPTH = 48;
 
 class TooDeep extends Error {}
 
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function sval(v: unknown): string | undefined {
   if (!isObj(v)) return undefined;
   const s = v['String'];
@@ -70,7 +66,6 @@ function unwrap(v: unknown): [string, Obj] | undefined {
   return undefined;
 }
 
-const UNKNOWN_ANYWHERE = (): Lin => Lin.unknown(ANYWHERE);
 
 class LineageWalker {
   readonly #catalog: Catalog;
@@ -159,9 +154,9 @@ class LineageWalker {
 
   /** `*` or `t.*` in a target list: one output column per column. Returns false if it could not be expanded. */
   #expandStar(qual: string[], scope: Scope, out: OutColumn[]): boolean {
-    const entries = qual.length === 0 ? scope.entries : this.#entriesNamed(qual, scope);
+    const entries = qual.length === 0 ? scope.entries : entriesNamed(qual, scope);
     if (entries.length === 0) {
-      out.push({ name: '?column?', lin: UNKNOWN_ANYWHERE() });
+      out.push({ name: '?column?', lin: unknownAnywhere() });
       return false;
     }
     let exact = true;
@@ -188,7 +183,7 @@ class LineageWalker {
       const passes = recursive ? 6 : 1;
       let prev = -1;
       for (let p = 0; p < passes; p++) {
-        const r = (q && this.statement(q[0], q[1], scope)) ?? { cols: [{ name: '?column?', lin: UNKNOWN_ANYWHERE() }], exact: false };
+        const r = (q && this.statement(q[0], q[1], scope)) ?? { cols: [{ name: '?column?', lin: unknownAnywhere() }], exact: false };
         def.result = def.result === undefined ? r : setOp(def.result, r);
         const size = def.result.cols.reduce((n, c) => n + c.lin.size, 0);
         if (size === prev) break;
@@ -205,7 +200,7 @@ class LineageWalker {
       const scope = new Scope(outer);
       this.#with(body['withClause'], scope);
       const rel = body['relation'];
-      const target = isObj(rel) ? this.#rangeVar(rel, scope) : { alias: undefined, cols: [], rest: UNKNOWN_ANYWHERE };
+      const target = isObj(rel) ? this.#rangeVar(rel, scope) : { alias: undefined, cols: [], rest: unknownAnywhere };
       const cols = target.cols.map((c) => ({ name: c.name, lin: union([c.lin]) }));
       const written: RangeEntry = { ...target, cols };
       const into = (name: string, lin: Lin) => {
@@ -328,7 +323,7 @@ class LineageWalker {
       this.#relations.add(qualified);
       // Unknown relation: a column named through it is still that column, but what else the
       // relation holds (and whether it is a view over something sensitive) is unknown.
-      return { alias, relation: qualified, cols: [], rest: (n) => (n === '' ? UNKNOWN_ANYWHERE() : Lin.of(`${qualified}.${n}`).add(UNKNOWN_ANYWHERE())) };
+      return { alias, relation: qualified, cols: [], rest: (n) => (n === '' ? unknownAnywhere() : Lin.of(`${qualified}.${n}`).add(unknownAnywhere())) };
     }
     const qualified = `${rel.schema}.${rel.name}`;
     this.#relations.add(qualified);
@@ -375,18 +370,7 @@ class LineageWalker {
   }
 
   #aliased(alias: string | undefined, r: QueryResult, aliasNode: unknown): RangeEntry {
-    const renamed = renameCols(r, names(isObj(aliasNode) ? aliasNode['colnames'] : undefined));
-    return { alias, cols: renamed.cols, rest: r.exact ? undefined : () => allOf(r) };
-  }
-
-  #entriesNamed(qual: string[], scope: Scope): RangeEntry[] {
-    const rel = qual.slice(-2).join('.');
-    const alias = qual[qual.length - 1];
-    for (let s: Scope | undefined = scope; s !== undefined; s = s.parent) {
-      const hit = s.entries.filter((e) => (qual.length === 1 ? e.alias === alias : e.relation === rel));
-      if (hit.length > 0) return hit;
-    }
-    return [];
+    return aliasedEntry(alias, r, names(isObj(aliasNode) ? aliasNode['colnames'] : undefined));
   }
 
   // ---- expressions -----------------------------------------------------------------------
@@ -419,7 +403,7 @@ class LineageWalker {
           this.#collect(sl['testexpr'], scope, acc);
           const q = unwrap(sl['subselect']);
           const r = q ? this.statement(q[0], q[1], scope) : undefined;
-          acc.add(r ? allOf(r) : UNKNOWN_ANYWHERE());
+          acc.add(r ? allOf(r) : unknownAnywhere());
           continue;
         }
         case 'SelectStmt':
@@ -428,7 +412,7 @@ class LineageWalker {
         case 'DeleteStmt':
         case 'MergeStmt': {
           const r = this.statement(key, child as Obj, scope);
-          acc.add(r ? allOf(r) : UNKNOWN_ANYWHERE());
+          acc.add(r ? allOf(r) : unknownAnywhere());
           continue;
         }
         case 'typeName':
@@ -464,8 +448,8 @@ class LineageWalker {
     const last = fields[fields.length - 1];
     const parts = fields.map((f) => sval(f) ?? '');
     if (isObj(last) && 'A_Star' in last) {
-      const entries = parts.length === 1 ? scope.entries : this.#entriesNamed(parts.slice(0, -1), scope);
-      return entries.length > 0 ? union(entries.map(entryWhole)) : UNKNOWN_ANYWHERE();
+      const entries = parts.length === 1 ? scope.entries : entriesNamed(parts.slice(0, -1), scope);
+      return entries.length > 0 ? union(entries.map(entryWhole)) : unknownAnywhere();
     }
     if (parts.length === 1) return this.#bare(parts[0]!, scope);
     const col = parts[parts.length - 1]!;
@@ -480,21 +464,9 @@ class LineageWalker {
 
   /** An unqualified name: a column of some entry, else a whole-row reference to an entry. */
   #bare(name: string, scope: Scope): Lin {
-    for (let s: Scope | undefined = scope; s !== undefined; s = s.parent) {
-      const known = s.entries.filter((e) => e.cols.some((c) => c.name === name));
-      if (known.length > 0) return union(known.map((e) => entryColumn(e, name)!));
-      // An entry with unlisted columns may hold `name`; a whole-row reference may mean an alias.
-      const open = s.entries.filter((e) => e.rest !== undefined);
-      const row = s.entries.filter((e) => e.alias === name);
-      if (open.length > 0 || row.length > 0) return union([...open.map((e) => e.rest!(name)), ...row.map(entryWhole)]);
-    }
     // Not a column we can see: PostgreSQL will reject it, or it names something we missed.
-    return UNKNOWN_ANYWHERE();
+    return visibleColumn(name, scope) ?? unknownAnywhere();
   }
-}
-
-function asArray(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
 }
 
 function aliasName(a: unknown): string | undefined {
@@ -513,19 +485,6 @@ function firstFunctionName(functions: unknown): string | undefined {
   return undefined;
 }
 
-function toColumns(r: QueryResult): ColumnLineage[] {
-  return r.cols.map((c) => ({
-    name: c.name,
-    sources: [...c.lin.sources].sort(),
-    ...(c.lin.unknown.size > 0 ? { unknown: [...c.lin.unknown].sort() } : {}),
-  }));
-}
-
-const UNKNOWN_STATEMENT = (relations: readonly string[]): StatementLineage => ({
-  columns: [{ name: '?column?', sources: [], unknown: [ANYWHERE] }],
-  exact: false,
-  relations,
-});
 
 /** Statement kinds that return no rows, or rows with no data from tables (SHOW, EXPLAIN). */
 const NO_DATA = new Set(['VariableShowStmt', 'ExplainStmt', 'TransactionStmt', 'VariableSetStmt', 'ListenStmt', 'UnlistenStmt', 'NotifyStmt', 'DiscardStmt', 'ClosePortalStmt', 'DeallocateStmt']);
@@ -536,7 +495,7 @@ const NO_DATA = new Set(['VariableShowStmt', 'ExplainStmt', 'TransactionStmt', '
  */
 export function statementLineage(stmt: unknown, catalog: Catalog): StatementLineage {
   const w = unwrap(stmt);
-  if (w === undefined) return UNKNOWN_STATEMENT([]);
+  if (w === undefined) return unknownStatement([]);
   const [type, body] = w;
   const walker = new LineageWalker(catalog);
   try {
@@ -545,7 +504,7 @@ export function statementLineage(stmt: unknown, catalog: Catalog): StatementLine
         if (body['is_from'] === true) return { columns: [], exact: true, relations: [] };
         const q = unwrap(body['query']);
         if (q) return finish(walker.statement(q[0], q[1], undefined), walker);
-        if (!isObj(body['relation'])) return UNKNOWN_STATEMENT([]);
+        if (!isObj(body['relation'])) return unknownStatement([]);
         const attlist = names(body['attlist']);
         const r = walker.select({ op: 'SETOP_NONE', fromClause: [{ RangeVar: body['relation'] }], targetList: starOrList(attlist) }, undefined);
         return finish(r, walker);
@@ -561,21 +520,21 @@ export function statementLineage(stmt: unknown, catalog: Catalog): StatementLine
         return { ...r, defines: { kind: 'prepared', name: String(body['name'] ?? '') } };
       }
       case 'FetchStmt':
-        return { ...UNKNOWN_STATEMENT([]), uses: { kind: 'cursor', name: String(body['portalname'] ?? '') } };
+        return { ...unknownStatement([]), uses: { kind: 'cursor', name: String(body['portalname'] ?? '') } };
       case 'ExecuteStmt':
-        return { ...UNKNOWN_STATEMENT([]), uses: { kind: 'prepared', name: String(body['name'] ?? '') } };
+        return { ...unknownStatement([]), uses: { kind: 'prepared', name: String(body['name'] ?? '') } };
       default:
         if (NO_DATA.has(type)) return { columns: [], exact: false, relations: [] };
         return finish(walker.statement(type, body, undefined), walker);
     }
   } catch {
     // Too deep, a stack overflow, a tree shape we did not expect: unknown, never an exception.
-    return UNKNOWN_STATEMENT(walker.relations);
+    return unknownStatement(walker.relations);
   }
 }
 
 function finish(r: QueryResult | undefined, walker: LineageWalker): StatementLineage {
-  if (r === undefined) return UNKNOWN_STATEMENT(walker.relations);
+  if (r === undefined) return unknownStatement(walker.relations);
   return { columns: toColumns(r), exact: r.exact, relations: walker.relations };
 }
 
@@ -593,7 +552,7 @@ export function sqlLineage(sql: string, catalog: Catalog): StatementLineage[] {
   try {
     tree = parseSync(sql) as typeof tree;
   } catch {
-    return [UNKNOWN_STATEMENT([])];
+    return [unknownStatement([])];
   }
   return (tree.stmts ?? []).map((s) => statementLineage(s.stmt, catalog));
 }

@@ -4,8 +4,9 @@ import { lex } from '../analysis/snowflake/lexer.js';
 import { parseSnowflake } from '../analysis/snowflake/parser.js';
 import { splitStatements } from '../analysis/snowflake/split.js';
 import type { Catalog, CatalogRelation } from './catalog.js';
-import type { ColumnLineage, StatementLineage } from './lineage.js';
-import { ANYWHERE, Lin, Scope, allOf, entryColumn, entryWhole, renameCols, setOp, union, type OutColumn, type QueryResult, type RangeEntry } from './lineage-scope.js';
+import type { StatementLineage } from './lineage.js';
+import { Lin, Scope, aliasedEntry, allOf, entriesNamed, entryColumn, entryWhole, renameCols, setOp, toColumns, union, unknownAnywhere, unknownStatement, visibleColumn, type OutColumn, type QueryResult, type RangeEntry } from './lineage-scope.js';
+import { asArray, isObj, type Obj } from '../analysis/node.js';
 import { SNOWFLAKE_PURE_BUILTINS, SNOWFLAKE_READING_BUILTINS } from './snowflake-builtins.js';
 
 /**
@@ -23,20 +24,11 @@ import { SNOWFLAKE_PURE_BUILTINS, SNOWFLAKE_READING_BUILTINS } from './snowflake
  * statement is unknown.
  */
 
-type Obj = Record<string, unknown>;
 
 const MAX_DEPTH = 48;
 const MAX_NODES = 1_000_000;
 
 class Bail extends Error {}
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function asArray(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
 
 function unwrap(v: unknown): [string, Obj] | undefined {
   if (!isObj(v)) return undefined;
@@ -57,7 +49,6 @@ function aliasOf(a: unknown): { name: string | undefined; columns: string[] } {
   return { name: isObj(a['name']) ? ident(a['name']) : undefined, columns: asArray(a['columns']).map((c) => (isObj(c) ? ident(c['name']) : '')) };
 }
 
-const UNKNOWN_ANYWHERE = (): Lin => Lin.unknown(ANYWHERE);
 /** FLATTEN's output columns, each derived from its input. */
 const FLATTEN_COLUMNS = ['seq', 'key', 'path', 'index', 'value', 'this'];
 const SPLIT_COLUMNS = ['seq', 'index', 'value'];
@@ -144,7 +135,7 @@ class SnowflakeLineageWalker {
           const parts = isObj(kind) ? asArray(kind['ObjectName']) : [];
           exact = this.#star(parts.map((p) => (isObj(p) ? ident(p['Identifier']) : '')), isObj(opts) ? opts : {}, scope, cols) && exact;
         } else {
-          cols.push({ name: '?column?', lin: UNKNOWN_ANYWHERE() });
+          cols.push({ name: '?column?', lin: unknownAnywhere() });
           exact = false;
         }
       }
@@ -156,9 +147,9 @@ class SnowflakeLineageWalker {
 
   /** `*` / `t.*` with Snowflake's EXCLUDE, RENAME, REPLACE and ILIKE. False if it could not be expanded exactly. */
   #star(qual: string[] | undefined, opts: Obj, scope: Scope, out: OutColumn[]): boolean {
-    const entries = qual === undefined ? scope.entries : this.#entriesNamed(qual, scope);
+    const entries = qual === undefined ? scope.entries : entriesNamed(qual, scope);
     if (entries.length === 0) {
-      out.push({ name: '?column?', lin: UNKNOWN_ANYWHERE() });
+      out.push({ name: '?column?', lin: unknownAnywhere() });
       return false;
     }
     let cols: OutColumn[] = [];
@@ -249,7 +240,7 @@ class SnowflakeLineageWalker {
         const literal = tableLiteral(b['expr']);
         // TABLE('name') reads that table; TABLE($var) one we cannot know.
         if (literal !== undefined && 'parts' in literal) scope.entries.push(this.#table({ name: literal.parts.map((p) => ({ Identifier: { value: p.value } })), alias: b['alias'] }, scope));
-        else if (literal !== undefined) scope.entries.push({ alias: aliasOf(b['alias']).name, cols: [], rest: UNKNOWN_ANYWHERE });
+        else if (literal !== undefined) scope.entries.push({ alias: aliasOf(b['alias']).name, cols: [], rest: unknownAnywhere });
         else scope.entries.push(this.#tableFunction(isObj(b['expr']) && isObj(b['expr']['Function']) ? b['expr']['Function'] : b, b['alias'], scope));
         return;
       }
@@ -281,7 +272,7 @@ class SnowflakeLineageWalker {
   #table(t: Obj, scope: Scope): RangeEntry {
     const a = aliasOf(t['alias']);
     const r = resolveName(t['name']);
-    if (r === undefined || 'dynamic' in r || ('parts' in r && r.parts.length === 0)) return { alias: a.name, cols: [], rest: UNKNOWN_ANYWHERE };
+    if (r === undefined || 'dynamic' in r || ('parts' in r && r.parts.length === 0)) return { alias: a.name, cols: [], rest: unknownAnywhere };
     if ('stage' in r) {
       // Staged files hold whatever was put there.
       this.#relations.add(r.stage);
@@ -305,7 +296,7 @@ class SnowflakeLineageWalker {
     if (rel === undefined) {
       const qualified = `${schema ?? this.#catalog.defaultSchema ?? 'public'}.${relname}`;
       this.#relations.add(qualified);
-      return { alias, relation: qualified, cols: [], rest: (n) => (n === '' ? UNKNOWN_ANYWHERE() : Lin.of(`${qualified}.${n}`).add(UNKNOWN_ANYWHERE())) };
+      return { alias, relation: qualified, cols: [], rest: (n) => (n === '' ? unknownAnywhere() : Lin.of(`${qualified}.${n}`).add(unknownAnywhere())) };
     }
     const qualified = `${rel.schema}.${rel.name}`;
     this.#relations.add(qualified);
@@ -326,7 +317,7 @@ class SnowflakeLineageWalker {
     }
     return rel.columns.map((c, i) => {
       const lin = Lin.of(`${qualified}.${c}`);
-      if (inner === undefined) lin.add(UNKNOWN_ANYWHERE());
+      if (inner === undefined) lin.add(unknownAnywhere());
       else if (!inner.exact || inner.cols.length !== rel.columns.length) lin.add(allOf(inner));
       else lin.add(inner.cols[i]!.lin);
       return { name: c, lin };
@@ -338,20 +329,11 @@ class SnowflakeLineageWalker {
     const names = asArray(fn['name']).map((p) => (isObj(p) ? ident(p['Identifier']) : ''));
     const name = names[names.length - 1] ?? '';
     const lin = this.expr(omit(fn, ['name', 'alias', 'lateral']), scope);
-    if (!this.#pure(names.length > 1 ? names[names.length - 2] : undefined, name)) lin.add(UNKNOWN_ANYWHERE());
+    if (!this.#pure(names.length > 1 ? names[names.length - 2] : undefined, name)) lin.add(unknownAnywhere());
     const a = aliasOf(aliasNode);
     const known = name === 'flatten' ? FLATTEN_COLUMNS : name === 'split_to_table' || name === 'strtok_split_to_table' ? SPLIT_COLUMNS : [];
     const cols = renameCols({ cols: known.map((n) => ({ name: n, lin })), exact: true }, a.columns).cols;
     return { alias: a.name ?? name, cols, rest: known.length > 0 ? undefined : () => lin };
-  }
-
-  #entriesNamed(qual: string[], scope: Scope): RangeEntry[] {
-    const rel = qual.slice(-2).join('.');
-    for (let s: Scope | undefined = scope; s !== undefined; s = s.parent) {
-      const hit = s.entries.filter((e) => (qual.length === 1 ? e.alias === qual[0] : e.relation === rel));
-      if (hit.length > 0) return hit;
-    }
-    return [];
   }
 
   // ---- expressions -----------------------------------------------------------------------
@@ -384,8 +366,8 @@ class SnowflakeLineageWalker {
           acc.add(this.#columnRef(asArray(child).map(ident), scope));
           continue;
         case 'QualifiedWildcard': {
-          const entries = this.#entriesNamed(asArray(child).map((p) => (isObj(p) ? ident(p['Identifier']) : '')), scope);
-          acc.add(entries.length > 0 ? union(entries.map(entryWhole)) : UNKNOWN_ANYWHERE());
+          const entries = entriesNamed(asArray(child).map((p) => (isObj(p) ? ident(p['Identifier']) : '')), scope);
+          acc.add(entries.length > 0 ? union(entries.map(entryWhole)) : unknownAnywhere());
           continue;
         }
         case 'Function':
@@ -394,7 +376,7 @@ class SnowflakeLineageWalker {
           continue;
         case 'Subquery':
         case 'subquery':
-          acc.add(isObj(child) ? allOf(this.query(child, scope)) : UNKNOWN_ANYWHERE());
+          acc.add(isObj(child) ? allOf(this.query(child, scope)) : unknownAnywhere());
           continue;
         case 'Value':
           acc.add(this.#placeholder(child, scope));
@@ -411,7 +393,7 @@ class SnowflakeLineageWalker {
   #funcCall(fc: Obj, scope: Scope, acc: Lin): void {
     const names = asArray(fc['name']).map((p) => (isObj(p) ? ident(p['Identifier']) : ''));
     const name = names[names.length - 1] ?? '';
-    if (!this.#pure(names.length > 1 ? names[names.length - 2] : undefined, name)) acc.add(UNKNOWN_ANYWHERE());
+    if (!this.#pure(names.length > 1 ? names[names.length - 2] : undefined, name)) acc.add(unknownAnywhere());
     // Arguments, FILTER, WITHIN GROUP and OVER all shape the value; COUNT(*) reads no column.
     const rest = omit(fc, ['name']);
     if (STAR_IS_ROWS.has(name) && isObj(rest['args']) && isObj(rest['args']['List'])) {
@@ -437,10 +419,10 @@ class SnowflakeLineageWalker {
     if (positional !== null) {
       const [only] = scope.entries;
       const col = scope.entries.length === 1 ? only!.cols[Number(positional[1]) - 1] : undefined;
-      return col !== undefined && only!.rest === undefined ? col.lin : union(scope.entries.map(entryWhole)).add(scope.entries.length === 0 ? UNKNOWN_ANYWHERE() : undefined);
+      return col !== undefined && only!.rest === undefined ? col.lin : union(scope.entries.map(entryWhole)).add(scope.entries.length === 0 ? unknownAnywhere() : undefined);
     }
     // `?` and `:1` are bind parameters the client sent; `$name` holds whatever SET put there.
-    return p.startsWith('$') ? UNKNOWN_ANYWHERE() : undefined;
+    return p.startsWith('$') ? unknownAnywhere() : undefined;
   }
 
   #columnRef(parts: string[], scope: Scope): Lin {
@@ -456,25 +438,20 @@ class SnowflakeLineageWalker {
 
   /** An unqualified name: a column of some FROM item, an earlier SELECT-list alias, or unknown. */
   #bare(name: string, scope: Scope): Lin {
+    // A SELECT-list alias used later in the same SELECT (Snowflake allows it) carries its lineage too.
     const alias = this.#aliases[this.#aliases.length - 1]?.get(name);
-    for (let s: Scope | undefined = scope; s !== undefined; s = s.parent) {
-      const known = s.entries.filter((e) => e.cols.some((c) => c.name === name));
-      if (known.length > 0) return union(known.map((e) => entryColumn(e, name)!)).add(alias);
-      const open = s.entries.filter((e) => e.rest !== undefined);
-      const row = s.entries.filter((e) => e.alias === name);
-      if (open.length > 0 || row.length > 0) return union([...open.map((e) => e.rest!(name)), ...row.map(entryWhole)]).add(alias);
-    }
-    return alias !== undefined ? union([alias]) : UNKNOWN_ANYWHERE();
+    const seen = visibleColumn(name, scope);
+    if (seen !== undefined) return seen.add(alias);
+    return alias !== undefined ? union([alias]) : unknownAnywhere();
   }
 }
 
 function unknownResult(): QueryResult {
-  return { cols: [{ name: '?column?', lin: UNKNOWN_ANYWHERE() }], exact: false };
+  return { cols: [{ name: '?column?', lin: unknownAnywhere() }], exact: false };
 }
 
 function aliased(a: { name: string | undefined; columns: string[] }, r: QueryResult): RangeEntry {
-  const renamed = renameCols(r, a.columns);
-  return { alias: a.name, cols: renamed.cols, rest: r.exact ? undefined : () => allOf(r) };
+  return aliasedEntry(a.name, r, a.columns);
 }
 
 function omit(o: Obj, keys: readonly string[]): Obj {
@@ -516,19 +493,6 @@ function figureName(e: unknown): string {
   return '?column?';
 }
 
-function toColumns(r: QueryResult): ColumnLineage[] {
-  return r.cols.map((c) => ({
-    name: c.name,
-    sources: [...c.lin.sources].sort(),
-    ...(c.lin.unknown.size > 0 ? { unknown: [...c.lin.unknown].sort() } : {}),
-  }));
-}
-
-const UNKNOWN_STATEMENT = (relations: readonly string[]): StatementLineage => ({
-  columns: [{ name: '?column?', sources: [], unknown: [ANYWHERE] }],
-  exact: false,
-  relations,
-});
 
 const DML_BODIES = ['Insert', 'Update', 'Delete', 'Merge'];
 
@@ -551,24 +515,24 @@ function parseQuery(text: string): Obj | undefined {
  */
 export function snowflakeLineage(sql: string, catalog: Catalog): StatementLineage[] {
   const lexed = lex(sql);
-  if (lexed.error !== undefined) return [UNKNOWN_STATEMENT([])];
+  if (lexed.error !== undefined) return [unknownStatement([])];
   return splitStatements(lexed.tokens, lexed.text).map((s) => {
-    if (s.error !== undefined) return UNKNOWN_STATEMENT([]);
+    if (s.error !== undefined) return unknownStatement([]);
     const first = s.tokens[0]!;
     const word = first.type === 'word' ? first.upper : first.text;
     const isBlock = word === 'DECLARE' || (word === 'BEGIN' && s.tokens.length > 1 && !/^(TRANSACTION|WORK|NAME)$/i.test(s.tokens[1]!.text));
     if (STATUS_ONLY.has(word) || (word === 'BEGIN' && !isBlock) || word === 'START') return { columns: [], exact: true, relations: [] };
-    if (word !== 'SELECT' && word !== 'WITH' && word !== '(') return UNKNOWN_STATEMENT([]);
+    if (word !== 'SELECT' && word !== 'WITH' && word !== '(') return unknownStatement([]);
     const walker = new SnowflakeLineageWalker(catalog);
     try {
       const q = parseQuery(s.text);
-      if (q === undefined) return UNKNOWN_STATEMENT([]);
+      if (q === undefined) return unknownStatement([]);
       // WITH … INSERT/UPDATE/DELETE/MERGE returns row counts.
       if (isObj(q['body']) && DML_BODIES.some((k) => k in (q['body'] as Obj))) return { columns: [], exact: true, relations: [] };
       const r = walker.query(q, undefined);
       return { columns: toColumns(r), exact: r.exact, relations: walker.relations };
     } catch {
-      return UNKNOWN_STATEMENT(walker.relations);
+      return unknownStatement(walker.relations);
     }
   });
 }

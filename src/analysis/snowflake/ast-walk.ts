@@ -1,12 +1,7 @@
 import type { FactCollector } from '../collector.js';
+import { asArray, isObj, type Obj } from '../node.js';
 import { identityKey, namePartsOf, relationName, stageName, type NamePart } from './object-names.js';
 import { functionRisks } from './risky-functions.js';
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** More nodes than this (a statement of megabytes) and the statement is `unknown`, not walked on. */
 const MAX_NODES = 2_000_000;
@@ -274,10 +269,6 @@ export class AstWalker {
       for (const risk of functionRisks('NEXTVAL')) this.#c.risks.add(risk);
     }
   }
-}
-
-function asArray(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
 }
 
 function identPart(ident: Obj): NamePart {
