@@ -416,9 +416,12 @@ export class PgRelay implements Cancellable {
             case Be.RowDescription: {
               const x = this.#execs[0];
               if (x !== undefined) {
-                const t = parseRowDescription(buf, start, end);
-                x.binary = t.binary;
-                x.sink?.columns(t.names, t.binary?.map((b) => (b ? 'binary' : 'text')));
+                // Names and formats are for the record only: with recording off, masking reads the frame itself.
+                if (x.sink !== undefined) {
+                  const t = parseRowDescription(buf, start, end);
+                  x.binary = t.binary;
+                  x.sink.columns(t.names, t.binary?.map((b) => (b ? 'binary' : 'text')));
+                }
                 if (this.#masking) x.plan = x.stmt ? this.#masking.planFor(x.stmt, buf, start, end, x.resultIndex++) : null;
               }
               return KEEP;
@@ -566,14 +569,15 @@ export class PgRelay implements Cancellable {
   #onComplete(buf: Buffer, start: number, end: number): number {
     const x = this.#execs[0];
     if (x === undefined) return KEEP;
-    const tag = this.#reader.reset(buf, start + 5, end).cstring();
     const counter = x.portal ?? x;
     const max = x.limits?.maxRows;
-    let shownTag = tag;
+    const truncated = counter.truncated && max !== undefined;
+    // The tag is read only for the record or to rewrite it: decoding it costs a string per statement.
+    let shownTag = truncated || x.sink !== undefined ? this.#reader.reset(buf, start + 5, end).cstring() : '';
     let r = KEEP;
-    if (counter.truncated && max !== undefined) {
+    if (truncated) {
       this.#us.flushRun();
-      shownTag = truncatedTag(tag, max);
+      shownTag = truncatedTag(shownTag, max);
       writeNoticeResponse(this.#w, { severity: 'NOTICE', code: '01000', message: `result truncated to ${max} rows by Portcullis policy rule "${x.limits!.rule}" (max_rows)` });
       this.#w.begin(Be.CommandComplete).cstring(shownTag).end();
       this.#client.write(this.#w.take());
