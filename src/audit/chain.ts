@@ -40,8 +40,17 @@ export function eventHash(prevHash: string, body: string): string {
   return oneShot ? oneShot('sha256', prevHash + body, 'hex') : crypto.createHash('sha256').update(prevHash).update(body).digest('hex');
 }
 
-/** Canonical JSON of analysis records, which the recorder shares between executions of one text. */
-const analysisJson = new WeakMap<object, string>();
+/** Canonical JSON of analysis and decision records, which the recorder shares between executions. */
+const sharedJson = new WeakMap<object, string>();
+
+function cachedJson(record: object): string {
+  let json = sharedJson.get(record);
+  if (json === undefined) {
+    json = fastCanonicalJson(record);
+    sharedJson.set(record, json);
+  }
+  return json;
+}
 
 /**
  * Every key of T, each exactly once, or a compile error: the serializers below spell each
@@ -58,23 +67,18 @@ export const SERIALIZED_KEYS: {
 /**
  * The canonical JSON of `event` with `seq` added: exactly `canonicalJson({ ...event, seq })`.
  * Statements and results — nearly every event — are written member by member in sorted order,
- * so the body is built once, with no copy of the event, and a statement's analysis (the same
- * record for every execution of one text) is serialized once per text.
+ * so the body is built once, with no copy of the event, and a statement's analysis and decision
+ * (the same records for every execution of one text under one rule) are serialized once.
+ * Records are never mutated after they are built, which is what makes caching by identity sound.
  */
 export function eventBody(seq: number, event: AuditEvent): string {
   switch (event.type) {
-    case 'statement': {
-      let a = analysisJson.get(event.analysis);
-      if (a === undefined) {
-        a = fastCanonicalJson(event.analysis);
-        analysisJson.set(event.analysis, a);
-      }
+    case 'statement':
       return (
-        `{"analysis":${a},"approval":${fastCanonicalJson(event.approval)},"decision":${fastCanonicalJson(event.decision)},"params":${JSON.stringify(event.params)}` +
+        `{"analysis":${cachedJson(event.analysis)},"approval":${fastCanonicalJson(event.approval)},"decision":${cachedJson(event.decision)},"params":${JSON.stringify(event.params)}` +
         `,"seq":${seq},"session":${JSON.stringify(event.session)},"sql":${JSON.stringify(event.sql)},"statement":${JSON.stringify(event.statement)}` +
         `,"subject":${JSON.stringify(event.subject)},"time":${JSON.stringify(event.time)},"type":"statement"}`
       );
-    }
     case 'statement.result':
       // Rows are arrays of strings and nulls: JSON.stringify is already canonical for them.
       return (

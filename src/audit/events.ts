@@ -129,7 +129,22 @@ export interface StoredEvent {
   readonly event: AuditEvent;
 }
 
+/**
+ * Policy hands out one Decision per allow rule, so its record — and the JSON chain.ts keeps for
+ * it — is built once per rule rather than once per statement.
+ */
+const decisionRecords = new WeakMap<Decision, DecisionRecord>();
+
 export function decisionRecord(d: Decision): DecisionRecord {
+  let r = decisionRecords.get(d);
+  if (r === undefined) {
+    r = buildDecisionRecord(d);
+    decisionRecords.set(d, r);
+  }
+  return r;
+}
+
+function buildDecisionRecord(d: Decision): DecisionRecord {
   if (d.action === 'allow') {
     return {
       action: 'allow',

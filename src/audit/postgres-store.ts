@@ -83,7 +83,8 @@ export class PostgresStore implements AuditStore {
           statement integer, subject text, connection text, action text,
           prev_hash text NOT NULL, hash text NOT NULL, body text NOT NULL);
         CREATE INDEX IF NOT EXISTS events_session ON ${s}.events (session, seq);
-        CREATE INDEX IF NOT EXISTS events_type_time ON ${s}.events (type, time_ms);
+        DROP INDEX IF EXISTS ${s}.events_type_time;
+        CREATE INDEX IF NOT EXISTS events_session_starts ON ${s}.events (seq) WHERE type = 'session.start';
         CREATE TABLE IF NOT EXISTS ${s}.checkpoints (seq bigint PRIMARY KEY, hash text NOT NULL, time_ms bigint NOT NULL, key_id text, signature text);
         CREATE TABLE IF NOT EXISTS ${s}.anchors (seq bigint PRIMARY KEY, hash text NOT NULL, time_ms bigint NOT NULL, key_id text, signature text);`);
     })().catch((e: unknown) => {

@@ -88,3 +88,31 @@ test('sqlite: a failed ingest refuses later statements until it recovers, and ke
     await reader.close();
   }
 });
+
+test('sqlite: a file from before the partial session-start index loses the old time index and lists sessions through the new one', async () => {
+  const file = join(dir, `audit-${++n}.db`);
+  const old = new Database(file);
+  old.exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, type TEXT NOT NULL, session TEXT NOT NULL, statement INTEGER, subject TEXT,
+      connection TEXT, action TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, body TEXT NOT NULL);
+    CREATE INDEX events_type_time ON events (type, time_ms);`);
+  old.close();
+  const rec = await Recorder.open(parseAuditConfig({ store: `sqlite:${file}` }), { gateway: 'gw' });
+  try {
+    const s = session();
+    rec.onSessionStart(s);
+    await rec.statement(s, 'SELECT 1', allow());
+    await rec.store.flush();
+    const db = new Database(file, { readonly: true });
+    try {
+      const indexes = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'`).all() as { name: string }[]).map((r) => r.name).sort();
+      assert.deepEqual(indexes, ['events_session', 'events_session_starts']);
+      const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT seq FROM events WHERE type = 'session.start' ORDER BY seq DESC LIMIT 50`).all() as { detail: string }[];
+      assert.match(plan.map((p) => p.detail).join(' '), /events_session_starts/);
+    } finally {
+      db.close();
+    }
+    assert.deepEqual((await rec.store.findSessionStarts({ limit: 10 })).map((r) => r.session), [s.id]);
+  } finally {
+    await rec.close();
+  }
+});
