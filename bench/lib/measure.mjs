@@ -28,15 +28,24 @@ export async function runPgbench(path, workload, seconds) {
   const args = ['-n', '-M', workload.mode, '-c', String(workload.clients), '-j', String(Math.min(workload.clients, 2)), '-T', String(seconds)];
   if (workload.script === 'select-only') args.push('-S');
   const cpu0 = cpuSeconds(path.pid);
+  const main0 = cpuSeconds(path.pid, { mainThread: true });
   const r = await run('pgbench', args, { env: cleanEnv(path.env) });
   const cpu1 = cpuSeconds(path.pid);
+  const main1 = cpuSeconds(path.pid, { mainThread: true });
   const p = parsePgbench(r.stdout);
   if (r.code !== 0 || p.tps === undefined || p.failed > 0) {
     const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' | ');
     return { ok: false, error: `pgbench exited with ${r.code}: ${why}` };
   }
   const cpu = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
-  return { ok: true, ...p, cpuSeconds: cpu, cpuUsPerTx: cpu !== undefined && p.transactions ? (cpu / p.transactions) * 1e6 : undefined };
+  const main = main0 !== undefined && main1 !== undefined ? main1 - main0 : undefined;
+  return {
+    ok: true,
+    ...p,
+    cpuSeconds: cpu,
+    cpuUsPerTx: cpu !== undefined && p.transactions ? (cpu / p.transactions) * 1e6 : undefined,
+    mainCpuUsPerTx: main !== undefined && p.transactions ? (main / p.transactions) * 1e6 : undefined,
+  };
 }
 
 export const BULK_SQL = 'SELECT * FROM pgbench_accounts';

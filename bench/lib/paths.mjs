@@ -137,7 +137,7 @@ export async function startNodePipe(pg, { stats = false } = {}) {
  * service key passed through the environment (as in production) and in PGPASSWORD.
  * `audit: false` turns recording off (`--no-audit`), to tell the audit stage's cost apart.
  */
-export async function startPortcullis(pg, { preset, id, label, audit = true, extra = {}, root = ROOT }) {
+export async function startPortcullis(pg, { preset, id, label, audit = true, extra = {}, root = ROOT, env = {} }) {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-gw-'));
   const port = await freePort();
   const key = 'pcs_' + randomBytes(32).toString('base64url');
@@ -160,7 +160,7 @@ export async function startPortcullis(pg, { preset, id, label, audit = true, ext
   const child = track(
     // BENCH_GATEWAY_NODE_ARGS passes Node flags to the gateway only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
     spawn(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(root, 'bin', 'portcullis.js'), 'serve', '--config', file], {
-      env: { ...process.env, PORTCULLIS_BENCH_KEY: key, PORTCULLIS_LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...env, PORTCULLIS_BENCH_KEY: key, PORTCULLIS_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'pipe'],
     }),
   );

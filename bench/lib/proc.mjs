@@ -62,10 +62,11 @@ const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).s
  * /proc/PID/stat, in clock ticks). The command name in field 2 may contain spaces, so fields
  * are counted from the closing parenthesis.
  */
-export function cpuSeconds(pid) {
+export function cpuSeconds(pid, { mainThread = false } = {}) {
   if (pid === undefined) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // A process's main thread is the task whose id is the pid: the one that relays every byte.
+    const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // rest[0] is field 3 (state); utime is field 14 → rest[11], stime field 15 → rest[12].
     return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;

@@ -48,6 +48,11 @@ export class WireMasking {
   readonly #plans = new Map<string, MaskPlan | null>();
   /** What DECLARE/PREPARE defined, for FETCH/EXECUTE later in the session. */
   readonly #defined = new Map<string, StatementLineage>();
+  /**
+   * The last plan that depended on the RowDescription alone, with its bytes: a connection
+   * usually repeats one result shape, and comparing bytes costs no string or hash per result.
+   */
+  #last: { readonly shape: Buffer; readonly profiles: readonly string[] | undefined; readonly plan: MaskPlan | null } | undefined;
 
   private constructor(engine: MaskingEngine, connector: Connector, groups: readonly string[], catalog: CatalogSnapshot) {
     this.engine = engine;
@@ -68,6 +73,7 @@ export class WireMasking {
     this.#catalog = CatalogSnapshot.unknown(Date.now(), 'reloading after DDL');
     this.#lineage.clear();
     this.#plans.clear();
+    this.#last = undefined;
     this.refresh();
   }
 
@@ -93,6 +99,7 @@ export class WireMasking {
             this.#catalog = c;
             this.#lineage.clear();
             this.#plans.clear();
+            this.#last = undefined;
           }
         },
         () => {},
@@ -121,9 +128,16 @@ export class WireMasking {
 
   /** The plan for a RowDescription frame `buf[start, end)`, cached per shape. */
   planFor(stmt: MaskedStatement, buf: Buffer, start: number, end: number, resultIndex: number): MaskPlan | null {
+    const last = this.#last;
+    if (last !== undefined && last.profiles === stmt.profiles && last.shape.length === end - start - 5 && buf.compare(last.shape, 0, last.shape.length, start + 5, end) === 0) {
+      return last.plan;
+    }
     const shape = buf.toString('latin1', start + 5, end) + '\0' + (stmt.profiles?.join(',') ?? '');
     let plan = this.#plans.get(shape);
-    if (plan !== undefined) return plan;
+    if (plan !== undefined) {
+      this.#remember(buf, start, end, stmt, plan);
+      return plan;
+    }
     const lineageKey = shape + '\0' + stmt.sql + '\0' + resultIndex;
     plan = this.#plans.get(lineageKey);
     if (plan !== undefined) return plan;
@@ -132,7 +146,12 @@ export class WireMasking {
     if (this.#plans.size >= LINEAGE_CACHE) this.#plans.clear();
     // Shapes whose columns are all plain table columns never depend on the SQL text.
     this.#plans.set(r.lineageUsed ? lineageKey : shape, r.plan);
+    if (!r.lineageUsed) this.#remember(buf, start, end, stmt, r.plan);
     return r.plan;
+  }
+
+  #remember(buf: Buffer, start: number, end: number, stmt: MaskedStatement, plan: MaskPlan | null): void {
+    this.#last = { shape: Buffer.from(buf.subarray(start + 5, end)), profiles: stmt.profiles, plan };
   }
 
   plan(stmt: MaskedStatement, fields: readonly RowField[], resultIndex: number): MaskPlan | null {
