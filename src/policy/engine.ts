@@ -57,16 +57,18 @@ export function createPolicyEngine(policy: PolicyConfig | unknown): PolicyEngine
 
   const decide = (input: DecisionInput): Decision => {
     const analysis = input.analysis;
-    // The common case — one statement, first applicable rule allows — allocates nothing.
-    if (analysis.statements.length === 1 && !audit) {
+    // The common case — one statement, first applicable rule allows — allocates nothing, in
+    // audit-only too (where an allow stands as it is): the same answer explain() gives.
+    if (analysis.statements.length === 1) {
       const s = analysis.statements[0]!;
+      let d: Decision | undefined;
       for (const r of rules) {
         if (!r.who(input.principal, input.client, input.connection) || !r.what(s, false)) continue;
-        if (r.action === 'allow') return r.allowDecision!;
-        if (r.action === 'deny') return denyByRule(r, s);
-        return reviewByRule(r, s);
+        d = r.action === 'allow' ? r.allowDecision! : r.action === 'deny' ? denyByRule(r, s) : reviewByRule(r, s);
+        break;
       }
-      return defaultDeny(s, input);
+      d ??= defaultDeny(s, input);
+      return audit ? auditOnly(d, analysis.statements) : d;
     }
     return explain(input).decision;
   };

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { parse } from 'yaml';
 import assert from 'node:assert/strict';
 import { createAnalyzer } from '../../src/analysis/analyzer.js';
 import { createPolicyEngine } from '../../src/policy/engine.js';
@@ -126,4 +128,20 @@ test('limits: token bucket per identity and a session cap', () => {
   release();
   release();
   limits.acquireSession(alice)();
+});
+
+test('decide() answers exactly what explain() does, for every corpus statement under every preset, with and without rules', () => {
+  const corpus = parse(readFileSync(new URL('../fixtures/policy-corpus.yaml', import.meta.url), 'utf8')) as { sql: string }[];
+  const policies = [
+    ...(['read-only', 'read-write-with-review', 'audit-only'] as const).map((preset) => ({ preset })),
+    ...(['read-only', 'audit-only'] as const).map((preset) => ({ ...issuePolicy, preset })),
+  ];
+  for (const policy of policies) {
+    const engine = createPolicyEngine(policy);
+    const session = analyzer.openSession();
+    for (const { sql } of corpus) {
+      const input = { principal: alice, client, connection: 'main', analysis: session.analyze(sql) };
+      assert.deepEqual(engine.decide(input), engine.explain(input).decision, `${policy.preset}${'rules' in policy ? ' + rules' : ''}: ${sql}`);
+    }
+  }
 });
