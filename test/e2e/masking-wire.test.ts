@@ -11,6 +11,8 @@ import postgres from 'postgres';
 import { startPostgres, type PgCluster } from '../helpers/pg-cluster.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { run } from '../helpers/run.js';
+import { authenticated, errorOf } from '../helpers/raw-client.js';
+import { MessageWriter } from '../../src/codecs/pgwire/writer.js';
 
 let db: PgCluster;
 let gw: TestGateway;
@@ -228,6 +230,105 @@ describe('hostile queries through node-postgres (text) and the byte tap', () => 
       const body = Buffer.from(await res.arrayBuffer());
       assert.ok(res.status === 200 || res.status === 422, `${sql}: HTTP ${res.status} ${body.toString().slice(0, 200)}`);
       assertNoRawValue(body, `HTTP: ${sql}`);
+    }
+  });
+
+  test('extended protocol without Describe: Parse, Bind, Execute and the rows still come back masked', async () => {
+    // A driver may skip Describe (it knows the columns already); a hostile client may skip it
+    // precisely so that no RowDescription passes the gateway before the rows do.
+    const c = await authenticated(gw.port, gw.keys[Object.keys(gw.keys)[0]!]!);
+    try {
+      for (const sql of ['SELECT ssn, email, card FROM customers ORDER BY id', 'SELECT ssn || \'\' AS x FROM customers', 'SELECT * FROM customer_view']) {
+        const w = new MessageWriter();
+        w.begin(0x50).cstring('').cstring(sql).int16(0).end(); // Parse, unnamed
+        w.begin(0x42).cstring('').cstring('').int16(0).int16(0).int16(0).end(); // Bind, text results
+        w.begin(0x45).cstring('').int32(0).end(); // Execute, all rows
+        w.begin(0x53).end(); // Sync
+        c.write(w.take());
+        const msgs = await c.untilReady();
+        assert.equal(errorOf(msgs), undefined, sql);
+        const rows = msgs.filter((m) => m.code === 'D');
+        assert.equal(rows.length, PEOPLE.length, `${sql}: every row arrives`);
+        assertNoRawValue(Buffer.concat(msgs.map((m) => m.body)), `${sql} (no Describe)`);
+      }
+      // Named statement prepared in one batch, executed in a later one, still without Describe.
+      const w = new MessageWriter();
+      w.begin(0x50).cstring('s1').cstring('SELECT email FROM customers WHERE id = $1').int16(0).end().begin(0x53).end();
+      c.write(w.take());
+      assert.equal(errorOf(await c.untilReady()), undefined);
+      const x = new MessageWriter();
+      x.begin(0x42).cstring('').cstring('s1').int16(0).int16(1).int32(1).bytes(Buffer.from('1')).int16(0).end();
+      x.begin(0x45).cstring('').int32(0).end().begin(0x53).end();
+      c.write(x.take());
+      const msgs = await c.untilReady();
+      assert.equal(msgs.filter((m) => m.code === 'D').length, 1);
+      assertNoRawValue(Buffer.concat(msgs.map((m) => m.body)), 'named statement, later batch, no Describe');
+    } finally {
+      c.close();
+    }
+  });
+
+  test('extended protocol: a Describe of another portal, a Describe in an earlier batch, a SQL PREPARE bound by name, a resumed portal — rows stay masked', async () => {
+    const c = await authenticated(gw.port, gw.keys[Object.keys(gw.keys)[0]!]!);
+    const rowsOf = (msgs: { code: string }[]) => msgs.filter((m) => m.code === 'D').length;
+    try {
+      // Portal a returns SSNs; portal b returns a constant. Both are described before a executes:
+      // b's columns must not become a's plan.
+      let w = new MessageWriter();
+      w.begin(0x50).cstring('sa').cstring('SELECT ssn FROM customers').int16(0).end();
+      w.begin(0x50).cstring('sb').cstring('SELECT 1 AS one').int16(0).end();
+      w.begin(0x42).cstring('a').cstring('sa').int16(0).int16(0).int16(0).end();
+      w.begin(0x42).cstring('b').cstring('sb').int16(0).int16(0).int16(0).end();
+      w.begin(0x44).int8(0x50).cstring('a').end();
+      w.begin(0x44).int8(0x50).cstring('b').end();
+      w.begin(0x45).cstring('a').int32(0).end();
+      w.begin(0x45).cstring('b').int32(0).end();
+      w.begin(0x53).end();
+      c.write(w.take());
+      let msgs = await c.untilReady();
+      assert.equal(errorOf(msgs), undefined);
+      // The client gets exactly the answers it asked for: two RowDescriptions, not three or four.
+      assert.equal(msgs.filter((m) => m.code === 'T').length, 2);
+      assert.equal(rowsOf(msgs), PEOPLE.length + 1);
+      assertNoRawValue(Buffer.concat(msgs.map((m) => m.body)), 'Describe a, Describe b, Execute a, Execute b');
+
+      // Described in one batch, executed in the next, in chunks of one row (PortalSuspended), in a transaction so the portal survives.
+      w = new MessageWriter();
+      w.begin(0x51).cstring('BEGIN').end();
+      c.write(w.take());
+      await c.untilReady();
+      w = new MessageWriter();
+      w.begin(0x42).cstring('p').cstring('sa').int16(0).int16(0).int16(0).end();
+      w.begin(0x44).int8(0x50).cstring('p').end();
+      w.begin(0x53).end();
+      c.write(w.take());
+      assert.equal(errorOf(await c.untilReady()), undefined);
+      for (let i = 0; i < PEOPLE.length; i++) {
+        w = new MessageWriter();
+        w.begin(0x45).cstring('p').int32(1).end().begin(0x53).end();
+        c.write(w.take());
+        msgs = await c.untilReady();
+        assert.equal(errorOf(msgs), undefined);
+        assert.equal(rowsOf(msgs), 1);
+        assert.equal(msgs.filter((m) => m.code === 'T').length, 0, 'no RowDescription the client did not ask for');
+        assertNoRawValue(Buffer.concat(msgs.map((m) => m.body)), `resumed portal, chunk ${i + 1}`);
+      }
+      c.query('COMMIT');
+      await c.untilReady();
+
+      // A statement PREPAREd in SQL, then bound and executed through the protocol by its name.
+      c.query('PREPARE leaky AS SELECT email, card FROM customers');
+      assert.equal(errorOf(await c.untilReady()), undefined);
+      w = new MessageWriter();
+      w.begin(0x42).cstring('').cstring('leaky').int16(0).int16(0).int16(0).end();
+      w.begin(0x45).cstring('').int32(0).end().begin(0x53).end();
+      c.write(w.take());
+      msgs = await c.untilReady();
+      assert.equal(errorOf(msgs), undefined);
+      assert.equal(rowsOf(msgs), PEOPLE.length);
+      assertNoRawValue(Buffer.concat(msgs.map((m) => m.body)), 'SQL PREPARE bound by name, no Describe');
+    } finally {
+      c.close();
     }
   });
 

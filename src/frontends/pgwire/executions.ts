@@ -61,6 +61,11 @@ export interface Execution {
   /** Which row-returning statement of a multi-statement Query the next RowDescription is for. */
   resultIndex: number;
   plan: MaskPlan | null;
+  /**
+   * With masking on: whether `plan` was made from this result's own columns. Rows arriving
+   * while it is false cannot be masked, so they end the session instead of passing.
+   */
+  planned: boolean;
   copy: { plan: MaskPlan | null; format: CopyFormat } | null;
 }
 
@@ -73,7 +78,7 @@ export function newExecution(
   stmt?: MaskedStatement,
   ddl = false,
 ): Execution {
-  return { kind, sync, portal, limits, sink, rows: 0, truncated: false, binary: null, tag: '', timer: undefined, timedOut: false, stmt, ddl, resultIndex: 0, plan: null, copy: null };
+  return { kind, sync, portal, limits, sink, rows: 0, truncated: false, binary: null, tag: '', timer: undefined, timedOut: false, stmt, ddl, resultIndex: 0, plan: null, planned: false, copy: null };
 }
 
 const reader = new BodyReader(Buffer.alloc(0));

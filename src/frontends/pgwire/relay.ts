@@ -8,7 +8,7 @@ import { BodyReader } from '../../codecs/pgwire/body-reader.js';
 import { parseErrorFields, type ErrorFields } from '../../codecs/pgwire/error-fields.js';
 import { parseBind, parseParse, parseQuery, parseTarget } from '../../codecs/pgwire/frontend-messages.js';
 import { writeErrorResponse, writeNoticeResponse } from '../../codecs/pgwire/backend-messages.js';
-import { writeParse, writeQuery, TERMINATE } from '../../codecs/pgwire/frontend-builders.js';
+import { writeDescribePortal, writeParse, writeQuery, TERMINATE } from '../../codecs/pgwire/frontend-builders.js';
 import type { WireUpstream } from '../../connectors/connector.js';
 import type { AdmitHooks, Admission, PipelineSession } from '../../pipeline/pipeline.js';
 import type { Verdict } from '../../pipeline/decision.js';
@@ -56,6 +56,24 @@ interface PendingDenial {
 
 /** Parse: a review waits for each Execute's parameters (see PipelineSession.admit). */
 const DEFER_REVIEW = { deferReview: true } as const;
+/** A portal whose statement the relay never saw parsed (a SQL-level PREPARE): no SQL for lineage, so masked conservatively. */
+const UNKNOWN_STATEMENT: MaskedStatement = { sql: '', profiles: undefined };
+
+/**
+ * With masking on, what the next RowDescription or NoData from upstream answers, in request
+ * order. Masking must plan every Execute from that Execute's own columns: a client may skip
+ * Describe, describe in an earlier batch, or describe one portal while another executes, and
+ * none of that may leave rows unplanned or planned from another result's columns.
+ * - `client`: the client's own Describe, relayed; it also plans `exec` when the Execute of that
+ *   very binding follows it directly (the usual Bind/Describe/Execute).
+ * - `injected`: a Describe of the portal the gateway sent ahead of an Execute; planned from and
+ *   never relayed.
+ * - `query`: a simple Query; its result sets' RowDescriptions plan the execution at the head.
+ */
+type DescribeAnswer =
+  | { readonly kind: 'client'; readonly sync: number; readonly portal: Portal | null; exec: Execution | undefined }
+  | { readonly kind: 'injected'; readonly sync: number; readonly exec: Execution }
+  | { readonly kind: 'query'; readonly sync: number };
 const REFUSED_BY_GATEWAY: Verdict['decision'] = { action: 'deny', rule: 'internal', code: 'ERR_ANALYSIS_FAILED', reason: 'the gateway could not evaluate this statement' };
 const UNKNOWN_ANALYSIS: Verdict['analysis'] = { statements: [], kind: 'unknown', risks: ['unparseable'], reads: [], writes: [], functions: [] };
 
@@ -85,6 +103,7 @@ export class PgRelay implements Cancellable {
   readonly #prepared = new Map<string, Prepared>();
   readonly #portals = new Map<string, Portal>();
   readonly #execs: Execution[] = [];
+  readonly #answers: DescribeAnswer[] = [];
   #closed = false;
   #expiryTimer: NodeJS.Timeout | undefined;
   #expired = false;
@@ -114,7 +133,10 @@ export class PgRelay implements Cancellable {
       this.#cs.inspect[Fe.Bind] = this.#cs.inspect[Fe.Execute] = 1;
       for (const c of [Be.RowDescription, Be.DataRow, Be.CommandComplete, Be.EmptyQueryResponse, Be.PortalSuspended, Be.ErrorResponse]) this.#us.inspect[c] = 1;
     }
-    if (this.#masking) for (const c of [Be.NoticeResponse, Be.NotificationResponse, Be.CopyOutResponse]) this.#us.inspect[c] = 1;
+    if (this.#masking) {
+      for (const c of [Be.NoticeResponse, Be.NotificationResponse, Be.CopyOutResponse, Be.NoData]) this.#us.inspect[c] = 1;
+      this.#cs.inspect[Fe.Describe] = 1;
+    }
 
     client.on('data', (chunk: Buffer) => {
       upSock.cork();
@@ -191,6 +213,8 @@ export class PgRelay implements Cancellable {
               return KEEP;
             case Fe.Close:
               return this.#onCloseMessage(buf, start, end);
+            case Fe.Describe:
+              return this.#onDescribe(buf, start, end);
             case Fe.FunctionCall:
               // The fastpath interface calls a function by OID with no SQL to analyze.
               this.#cs.flushRun();
@@ -278,6 +302,7 @@ export class PgRelay implements Cancellable {
       if (d.action === 'allow') {
         this.#syncSent++;
         if (this.#track) this.#push('query', this.#syncSent, null, limitsOf(d), a.sink, { sql, profiles: d.mask }, a.verdict.analysis.kind === 'ddl');
+        if (this.#masking) this.#answers.push({ kind: 'query', sync: this.#syncSent });
         return KEEP;
       }
       if (!detached) this.#cs.flushRun();
@@ -328,8 +353,11 @@ export class PgRelay implements Cancellable {
     const portal = this.#portals.get(name) ?? null;
     const stmt = portal?.stmt;
     if (!stmt) {
-      // Unknown to us means unknown upstream too (its Parse was refused): it will fail there.
-      this.#push('execute', this.#syncSent + 1, portal, undefined, undefined);
+      // Usually unknown upstream too (its Parse was refused) and about to fail there; but a
+      // statement PREPAREd in SQL can be bound by name, so with masking on its rows are planned
+      // like any other's, from its own columns.
+      const x = this.#push('execute', this.#syncSent + 1, portal, undefined, undefined, this.#masking ? UNKNOWN_STATEMENT : undefined);
+      if (this.#masking) this.#describeAhead(x, name, portal, false);
       return KEEP;
     }
     const reviewed = stmt.verdict.decision.action === 'review';
@@ -338,13 +366,39 @@ export class PgRelay implements Cancellable {
       if (a.verdict.decision.action === 'allow') {
         const d = a.verdict.decision;
         const limits = reviewed ? limitsOf(d) : stmt.limits;
-        this.#push('execute', this.#syncSent + 1, portal, limits, a.sink, { sql: stmt.sql, profiles: d.mask }, stmt.verdict.analysis.kind === 'ddl');
+        const x = this.#push('execute', this.#syncSent + 1, portal, limits, a.sink, { sql: stmt.sql, profiles: d.mask }, stmt.verdict.analysis.kind === 'ddl');
+        if (this.#masking) this.#describeAhead(x, name, portal, detached);
         return KEEP;
       }
       if (!detached) this.#cs.flushRun();
       this.#refuse(false, this.#refusalFields(a.verdict), a.sink, this.#token + 'x');
       return TAKEN;
     });
+  }
+
+  /** The client's Describe, noted so that its answer is relayed and not mistaken for another result's columns. */
+  #onDescribe(buf: Buffer, start: number, end: number): number {
+    if (!this.#masking) return KEEP;
+    const t = parseTarget(buf, start, end);
+    this.#answers.push({ kind: 'client', sync: this.#syncSent + 1, portal: t.kind === 0x50 ? (this.#portals.get(t.name) ?? null) : null, exec: undefined });
+    return KEEP;
+  }
+
+  /**
+   * Makes sure the Execute about to go upstream gets its own columns before its rows: from the
+   * client's Describe of the same binding right before it, else from a Describe the gateway
+   * sends ahead of the Execute (its answer is swallowed).
+   */
+  #describeAhead(x: Execution, name: string, portal: Portal | null, detached: boolean): void {
+    const tail = this.#answers[this.#answers.length - 1];
+    if (tail?.kind === 'client' && tail.exec === undefined && portal !== null && tail.portal === portal) {
+      tail.exec = x;
+      return;
+    }
+    // Everything before the Execute goes first; in a resumed frame the caller writes the Execute after this.
+    if (!detached) this.#cs.flushRun();
+    this.#upSock.write(writeDescribePortal(this.#w, name).take());
+    this.#answers.push({ kind: 'injected', sync: x.sync, exec: x });
   }
 
   #onCloseMessage(buf: Buffer, start: number, end: number): number {
@@ -381,7 +435,7 @@ export class PgRelay implements Cancellable {
     this.#upSock.write(this.#w.take());
   }
 
-  #push(kind: ExecutionKind, sync: number, portal: Portal | null, limits: Limits | undefined, sink: Admission['sink'], stmt?: MaskedStatement, ddl = false): void {
+  #push(kind: ExecutionKind, sync: number, portal: Portal | null, limits: Limits | undefined, sink: Admission['sink'], stmt?: MaskedStatement, ddl = false): Execution {
     const x = newExecution(kind, sync, portal, limits, sink, stmt, ddl);
     if (limits?.timeoutMs !== undefined) {
       // Enforced by the gateway: past the rule's timeout with the execution unanswered, the
@@ -394,6 +448,7 @@ export class PgRelay implements Cancellable {
       x.timer.unref();
     }
     this.#execs.push(x);
+    return x;
   }
 
   // ---- upstream → client ----------------------------------------------------------------
@@ -413,19 +468,10 @@ export class PgRelay implements Cancellable {
               return this.#onError(buf, start, end);
             case Be.DataRow:
               return this.#onDataRow(buf, start, end);
-            case Be.RowDescription: {
-              const x = this.#execs[0];
-              if (x !== undefined) {
-                // Names and formats are for the record only: with recording off, masking reads the frame itself.
-                if (x.sink !== undefined) {
-                  const t = parseRowDescription(buf, start, end);
-                  x.binary = t.binary;
-                  x.sink.columns(t.names, t.binary?.map((b) => (b ? 'binary' : 'text')));
-                }
-                if (this.#masking) x.plan = x.stmt ? this.#masking.planFor(x.stmt, buf, start, end, x.resultIndex++) : null;
-              }
-              return KEEP;
-            }
+            case Be.RowDescription:
+              return this.#onRowDescription(buf, start, end);
+            case Be.NoData:
+              return this.#onNoData();
             case Be.NoticeResponse:
               return this.#maskNotice(buf, start, end);
             case Be.NotificationResponse:
@@ -467,6 +513,51 @@ export class PgRelay implements Cancellable {
     };
   }
 
+  #onRowDescription(buf: Buffer, start: number, end: number): number {
+    if (this.#masking) {
+      const a = this.#answers[0];
+      if (a !== undefined && a.kind !== 'query') {
+        this.#answers.shift();
+        if (a.exec !== undefined) this.#describeResult(a.exec, buf, start, end);
+        if (a.kind === 'client') return KEEP;
+        this.#us.flushRun();
+        return TAKEN;
+      }
+    }
+    const x = this.#execs[0];
+    // With masking on, only a simple Query's result sets are described in line; an Execute's
+    // columns come from its Describe answer above, never from whatever is at the head.
+    if (x !== undefined && (!this.#masking || x.kind === 'query')) this.#describeResult(x, buf, start, end);
+    return KEEP;
+  }
+
+  #describeResult(x: Execution, buf: Buffer, start: number, end: number): void {
+    // Names and formats are for the record only: with recording off, masking reads the frame itself.
+    if (x.sink !== undefined) {
+      const t = parseRowDescription(buf, start, end);
+      x.binary = t.binary;
+      x.sink.columns(t.names, t.binary?.map((b) => (b ? 'binary' : 'text')));
+    }
+    if (this.#masking) {
+      x.plan = x.stmt ? this.#masking.planFor(x.stmt, buf, start, end, x.resultIndex++) : null;
+      x.planned = true;
+    }
+  }
+
+  /** A Describe's answer for a statement that returns no rows. */
+  #onNoData(): number {
+    const a = this.#answers[0];
+    if (a === undefined || a.kind === 'query') return KEEP;
+    this.#answers.shift();
+    if (a.exec !== undefined) {
+      a.exec.plan = null;
+      a.exec.planned = true;
+    }
+    if (a.kind === 'client') return KEEP;
+    this.#us.flushRun();
+    return TAKEN;
+  }
+
   #finish(x: Execution): void {
     const i = this.#execs.indexOf(x);
     if (i >= 0) this.#execs.splice(i, 1);
@@ -475,6 +566,8 @@ export class PgRelay implements Cancellable {
 
   #onReady(buf: Buffer, start: number, end: number): number {
     this.#syncDone++;
+    // Describes PostgreSQL skipped after an error in their batch are never answered.
+    while (this.#answers.length > 0 && this.#answers[0]!.sync <= this.#syncDone) this.#answers.shift();
     if (this.#denials.size > 0) this.#forgetAnswered();
     // Everything up to this sync point is over: a Query's record completes, and Executes that
     // PostgreSQL skipped after an error in their batch are recorded as not run.
@@ -501,7 +594,7 @@ export class PgRelay implements Cancellable {
 
   #onDataRow(buf: Buffer, start: number, end: number): number {
     const x = this.#execs[0];
-    if (x === undefined) return KEEP;
+    if (x === undefined) return this.#masking ? this.#unplannedRow('none') : KEEP;
     const max = x.limits?.maxRows;
     if (max !== undefined) {
       const counter = x.portal ?? x;
@@ -511,6 +604,7 @@ export class PgRelay implements Cancellable {
         return TAKEN;
       }
     }
+    if (this.#masking && !x.planned) return this.#unplannedRow(x.kind);
     let row = buf, rs = start, re = end, r = KEEP;
     if (x.plan !== null) {
       const out = x.plan.maskDataRow(buf, start, end);
@@ -529,6 +623,14 @@ export class PgRelay implements Cancellable {
       else sink.row(parseDataRow(row, rs, re, x.binary), re - rs);
     }
     return r;
+  }
+
+  /** Never relay a row that could not be masked: that would be the leak masking exists to stop. */
+  #unplannedRow(kind: string): number {
+    this.#us.flushRun();
+    this.#log.error({ connection: this.#session.connection, session: this.#session.id, kind }, 'rows arrived before their columns were known; closing the session');
+    this.#endWithFatal(errorFields('ERR_INTERNAL', 'the gateway could not tell which columns this result has, so it cannot mask it; the session is closed', 'FATAL'), 'masking-unplanned');
+    return TAKEN;
   }
 
   #maskCopyData(buf: Buffer, start: number, end: number): number {
@@ -586,6 +688,7 @@ export class PgRelay implements Cancellable {
     counter.rows = 0;
     counter.truncated = false;
     x.plan = null;
+    x.planned = false;
     if (x.copy) {
       x.copy = null;
       this.#us.inspect[Be.CopyData] = 0;
