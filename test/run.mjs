@@ -3,7 +3,7 @@
 // Usage: node test/run.mjs [substring-filter…]
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -26,6 +26,17 @@ const files = walk(join(root, 'test'), [])
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
+}
+
+// The suite's own system packages (PostgreSQL server and clients, openssl, Debian's chromium for
+// the console tests): installed here when missing, so `npm test` alone works on a fresh machine.
+// A no-op when everything is present; PORTCULLIS_SKIP_SYSTEM_DEPS=1 skips even the check.
+if (process.env.PORTCULLIS_SKIP_SYSTEM_DEPS !== '1') {
+  const deps = spawnSync('bash', [join(root, 'scripts', 'install-system-deps.sh'), 'chromium'], { stdio: 'inherit' });
+  if (deps.status !== 0) {
+    console.error('test: could not install the system packages the tests need (scripts/install-system-deps.sh chromium); run it as root, or install postgresql, postgresql-client, postgresql-contrib, openssl and chromium');
+    process.exit(1);
+  }
 }
 
 const env = { ...process.env, SNOWFLAKE_DISABLE_PLATFORM_DETECTION: 'true', PORTCULLIS_LOG_LEVEL: process.env.PORTCULLIS_LOG_LEVEL ?? 'silent' };
