@@ -160,10 +160,11 @@ export class PipelineSession {
 
   /**
    * Whether the frontend must follow every execution (each Query and Execute) rather than
-   * only each statement text: recording, rate limits and result limits all need it.
+   * only each statement text: recording, approvals, rate limits and result limits all need it.
    */
   get tracksExecutions(): boolean {
-    return this.#stages.record !== undefined || this.#stages.limits?.hasRateLimits === true || this.#stages.policyHasLimits === true;
+    // Approvals too: a statement with bind parameters is reviewed at each Execute, with its values.
+    return this.#stages.record !== undefined || this.#stages.approve !== undefined || this.#stages.limits?.hasRateLimits === true || this.#stages.policyHasLimits === true;
   }
 
   /** Whether bind parameters are wanted (for the record). */

@@ -10,6 +10,8 @@ import pg from 'pg';
 import { startPostgres, type PgCluster } from '../helpers/pg-cluster.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { api, UUID, vote } from '../approvals/harness.js';
+import { authenticated, errorOf } from '../helpers/raw-client.js';
+import { MessageWriter } from '../../src/codecs/pgwire/writer.js';
 
 const KEYS = { agent: ['agents'], other: ['agents'], alice: ['dba'] };
 
@@ -186,4 +188,53 @@ test('every request, vote and use is an action event in the audit log, and the c
   assert.equal(vote.actor.subject, 'key:alice');
   assert.equal(vote.detail.vote, 'approve');
   assert.equal((await verifyStore(store)).ok, true);
+});
+
+test('a write PREPAREd in SQL and approved once does not run again through a protocol Bind/Execute without a new approval', async () => {
+  const c = await authenticated(gw.port, gw.keys.agent!);
+  try {
+    const prepare = "PREPARE upd AS UPDATE orders SET state = 'prepared' WHERE id = 9";
+    c.query(prepare);
+    const refused = errorOf(await c.untilReady());
+    assert.equal(refused?.code, '42501');
+    const id = UUID.exec(refused!.message)![0];
+    assert.equal((await vote(gw, 'alice', id, 'approve')).json.status, 'approved');
+    c.query(prepare);
+    assert.equal(errorOf(await c.untilReady()), undefined, 'the approved PREPARE runs');
+    // Executing the prepared UPDATE by name through the extended protocol is an EXECUTE of a write.
+    const w = new MessageWriter();
+    w.begin(0x42).cstring('').cstring('upd').int16(0).int16(0).int16(0).end();
+    w.begin(0x45).cstring('').int32(0).end().begin(0x53).end();
+    c.write(w.take());
+    const e = errorOf(await c.untilReady());
+    assert.equal(e?.code, '42501');
+    assert.match(e!.message, /Approval requested/);
+    assert.equal(await state(9), 'open');
+  } finally {
+    c.close();
+  }
+});
+
+test('with recording off, a statement with bind parameters is still reviewed at Execute (never run unapproved)', async () => {
+  const quiet = await startTestGateway(db, {
+    keys: KEYS,
+    policy: {
+      preset: 'read-only',
+      rules: [{ name: 'orders-review', what: { kinds: ['write'] }, action: 'review', review: { approvers: ['dba'], mode: 'return', expires: '5m' } }],
+    },
+    extra: { approvals: {}, audit: { enabled: false } },
+  });
+  try {
+    const c = new pg.Client(quiet.pgConfig('agent'));
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      await assert.rejects(c.query('UPDATE orders SET state = $1 WHERE id = $2', ['unreviewed', 8]), (e: { code?: string }) => e.code === '42501');
+    } finally {
+      await c.end();
+    }
+    assert.equal(await state(8), 'open');
+  } finally {
+    await quiet.stop();
+  }
 });

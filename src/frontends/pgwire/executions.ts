@@ -26,6 +26,8 @@ export interface Prepared {
 /** A portal created by Bind. Its row count survives chunked Executes across Syncs. */
 export interface Portal {
   readonly stmt: Prepared | undefined;
+  /** The statement name Bind named: what a statement PREPAREd in SQL is executed as. */
+  readonly statement: string;
   readonly params: (string | null)[] | null;
   /**
    * The values exactly as bound (binary ones as `\\x` hex), kept only for a statement whose

@@ -336,14 +336,15 @@ export class PgRelay implements Cancellable {
   #onBind(buf: Buffer, start: number, end: number): number {
     const r = this.#reader.reset(buf, start + 5, end);
     const portal = r.cstring();
-    const prepared = this.#prepared.get(r.cstring());
+    const statement = r.cstring();
+    const prepared = this.#prepared.get(statement);
     const awaitsReview = prepared?.verdict.decision.action === 'review';
     const records = this.#session.recordsParams;
     const raw = records || awaitsReview ? recordableParams(parseBind(buf, start, end).params) : undefined;
     const m = this.#masking;
     // Parameters are recorded as the masking rules would show them, never raw.
     const params = records && raw ? (m ? raw.map((p) => (p === null ? null : (m.engine.maskText(p) ?? p))) : raw) : null;
-    this.#portals.set(portal, { stmt: prepared, params, rawParams: awaitsReview ? raw : undefined, rows: 0, truncated: false });
+    this.#portals.set(portal, { stmt: prepared, statement, params, rawParams: awaitsReview ? raw : undefined, rows: 0, truncated: false });
     return KEEP;
   }
 
@@ -353,9 +354,11 @@ export class PgRelay implements Cancellable {
     const portal = this.#portals.get(name) ?? null;
     const stmt = portal?.stmt;
     if (!stmt) {
-      // Usually unknown upstream too (its Parse was refused) and about to fail there; but a
-      // statement PREPAREd in SQL can be bound by name, so with masking on its rows are planned
-      // like any other's, from its own columns.
+      // A statement PREPAREd in SQL can be bound by name: run it through policy, approval and
+      // the record exactly as `EXECUTE name` would be — never straight upstream.
+      if (portal !== null && portal.statement !== '') return this.#onExecuteSqlPrepared(buf, start, end, name, portal);
+      // Otherwise unknown upstream too (its Parse was refused): it will fail there. Masking
+      // still plans whatever comes back from its own columns.
       const x = this.#push('execute', this.#syncSent + 1, portal, undefined, undefined, this.#masking ? UNKNOWN_STATEMENT : undefined);
       if (this.#masking) this.#describeAhead(x, name, portal, false);
       return KEEP;
@@ -367,6 +370,23 @@ export class PgRelay implements Cancellable {
         const d = a.verdict.decision;
         const limits = reviewed ? limitsOf(d) : stmt.limits;
         const x = this.#push('execute', this.#syncSent + 1, portal, limits, a.sink, { sql: stmt.sql, profiles: d.mask }, stmt.verdict.analysis.kind === 'ddl');
+        if (this.#masking) this.#describeAhead(x, name, portal, detached);
+        return KEEP;
+      }
+      if (!detached) this.#cs.flushRun();
+      this.#refuse(false, this.#refusalFields(a.verdict), a.sink, this.#token + 'x');
+      return TAKEN;
+    });
+  }
+
+  /** Execute of a portal bound to a statement PREPAREd in SQL: admitted as `EXECUTE "name"`. */
+  #onExecuteSqlPrepared(buf: Buffer, start: number, end: number, name: string, portal: Portal): number {
+    const sql = `EXECUTE "${portal.statement.replaceAll('"', '""')}"`;
+    const admission = then(this.#admit(sql), (v) => this.#begin(sql, v, portal.params, true));
+    return this.#when(admission, buf, start, end, (a, _b, _s, _e, detached) => {
+      const d = a.verdict.decision;
+      if (d.action === 'allow') {
+        const x = this.#push('execute', this.#syncSent + 1, portal, limitsOf(d), a.sink, { sql, profiles: d.mask }, a.verdict.analysis.kind === 'ddl');
         if (this.#masking) this.#describeAhead(x, name, portal, detached);
         return KEEP;
       }
