@@ -316,6 +316,26 @@ describe('hostile queries through node-postgres (text) and the byte tap', () => 
       c.query('COMMIT');
       await c.untilReady();
 
+      // Binary results, and COPY … TO STDOUT, both through Parse/Bind/Execute with no Describe.
+      w = new MessageWriter();
+      w.begin(0x50).cstring('').cstring('SELECT ssn, email FROM customers').int16(0).end();
+      w.begin(0x42).cstring('').cstring('').int16(0).int16(0).int16(1).int16(1).end(); // every result column binary
+      w.begin(0x45).cstring('').int32(0).end().begin(0x53).end();
+      c.write(w.take());
+      msgs = await c.untilReady();
+      assert.equal(errorOf(msgs), undefined);
+      assert.equal(rowsOf(msgs), PEOPLE.length);
+      assertNoRawValue(Buffer.concat(msgs.map((m) => m.body)), 'binary results, no Describe');
+      w = new MessageWriter();
+      w.begin(0x50).cstring('').cstring('COPY customers TO STDOUT').int16(0).end();
+      w.begin(0x42).cstring('').cstring('').int16(0).int16(0).int16(0).end();
+      w.begin(0x45).cstring('').int32(0).end().begin(0x53).end();
+      c.write(w.take());
+      msgs = await c.untilReady();
+      assert.equal(errorOf(msgs), undefined);
+      assert.equal(msgs.filter((m) => m.code === 'd').length, PEOPLE.length);
+      assertNoRawValue(Buffer.concat(msgs.map((m) => m.body)), 'COPY TO STDOUT through the extended protocol');
+
       // A statement PREPAREd in SQL, then bound and executed through the protocol by its name.
       c.query('PREPARE leaky AS SELECT email, card FROM customers');
       assert.equal(errorOf(await c.untilReady()), undefined);
