@@ -40,7 +40,7 @@ export function eventHash(prevHash: string, body: string): string {
   return oneShot ? oneShot('sha256', prevHash + body, 'hex') : crypto.createHash('sha256').update(prevHash).update(body).digest('hex');
 }
 
-/** Canonical JSON of analysis and decision records, which the recorder shares between executions. */
+/** Canonical JSON of analysis and decision records and column lists, which the recorder shares between executions. */
 const sharedJson = new WeakMap<object, string>();
 
 function cachedJson(record: object): string {
@@ -82,7 +82,7 @@ export function eventBody(seq: number, event: AuditEvent): string {
     case 'statement.result':
       // Rows are arrays of strings and nulls: JSON.stringify is already canonical for them.
       return (
-        `{"bytes":${JSON.stringify(event.bytes)},"columns":${fastCanonicalJson(event.columns)},"error":${fastCanonicalJson(event.error)},"rowCount":${JSON.stringify(event.rowCount)}` +
+        `{"bytes":${JSON.stringify(event.bytes)},"columns":${cachedJson(event.columns)},"error":${fastCanonicalJson(event.error)},"rowCount":${JSON.stringify(event.rowCount)}` +
         `,"rows":${JSON.stringify(event.rows)},"seq":${seq},"session":${JSON.stringify(event.session)},"statement":${JSON.stringify(event.statement)},"tag":${JSON.stringify(event.tag)}` +
         `,"time":${JSON.stringify(event.time)},"timings":${fastCanonicalJson(event.timings)},"truncated":${JSON.stringify(event.truncated)},"type":"statement.result"}`
       );

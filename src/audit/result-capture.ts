@@ -1,6 +1,13 @@
 import { isoTime } from './event-time.js';
 import type { ResultColumn, StatementResultEvent } from './events.js';
 
+/**
+ * Column lists by the names array they were built from: a frontend that hands the same names
+ * (and formats) array for a repeated result shape gets the same columns back, whose JSON the
+ * chain then serializes once (chain.ts caches it by identity). Never mutated once built.
+ */
+const builtColumns = new WeakMap<readonly string[], { readonly formats: readonly string[] | undefined; readonly columns: readonly ResultColumn[]; readonly binary: boolean[] | undefined }>();
+
 export interface ResultCaps {
   readonly maxRows: number;
   readonly maxBytes: number;
@@ -28,7 +35,7 @@ export class ResultCapture {
   readonly #caps: ResultCaps;
   readonly #now: () => number;
   readonly #started = performance.now();
-  #columns: ResultColumn[] = [];
+  #columns: readonly ResultColumn[] = [];
   #binary: boolean[] | undefined;
   #rows: (string | null)[][] = [];
   #capturedBytes = 0;
@@ -59,8 +66,15 @@ export class ResultCapture {
 
   /** Column names as the client sees them; `binary` columns' values are recorded as base64. */
   columns(names: readonly string[], formats?: readonly ('text' | 'binary')[]): void {
+    const built = builtColumns.get(names);
+    if (built !== undefined && built.formats === formats) {
+      this.#columns = built.columns;
+      this.#binary = built.binary;
+      return;
+    }
     this.#columns = names.map((name, i) => ({ format: formats?.[i] ?? 'text', name }));
     this.#binary = formats?.some((f) => f === 'binary') ? formats.map((f) => f === 'binary') : undefined;
+    builtColumns.set(names, { formats, columns: this.#columns, binary: this.#binary });
   }
 
   /**

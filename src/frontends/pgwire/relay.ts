@@ -104,6 +104,7 @@ export class PgRelay implements Cancellable {
   readonly #portals = new Map<string, Portal>();
   readonly #execs: Execution[] = [];
   readonly #answers: DescribeAnswer[] = [];
+  #lastColumns: { readonly shape: Buffer; readonly names: string[]; readonly binary: boolean[] | null; readonly formats: ('text' | 'binary')[] | undefined } | undefined;
   #closed = false;
   #expiryTimer: NodeJS.Timeout | undefined;
   #expired = false;
@@ -554,14 +555,28 @@ export class PgRelay implements Cancellable {
   #describeResult(x: Execution, buf: Buffer, start: number, end: number): void {
     // Names and formats are for the record only: with recording off, masking reads the frame itself.
     if (x.sink !== undefined) {
-      const t = parseRowDescription(buf, start, end);
-      x.binary = t.binary;
-      x.sink.columns(t.names, t.binary?.map((b) => (b ? 'binary' : 'text')));
+      const d = this.#columnsOf(buf, start, end);
+      x.binary = d.binary;
+      x.sink.columns(d.names, d.formats);
     }
     if (this.#masking) {
       x.plan = x.stmt ? this.#masking.planFor(x.stmt, buf, start, end, x.resultIndex++) : null;
       x.planned = true;
     }
+  }
+
+  /**
+   * A RowDescription's names and formats for the record. A connection usually repeats one
+   * result shape: the same bytes give back the same arrays, so the record builds and
+   * serializes its column list once (result-capture.ts, chain.ts).
+   */
+  #columnsOf(buf: Buffer, start: number, end: number): { readonly names: string[]; readonly binary: boolean[] | null; readonly formats: ('text' | 'binary')[] | undefined } {
+    const last = this.#lastColumns;
+    if (last !== undefined && last.shape.length === end - start - 5 && buf.compare(last.shape, 0, last.shape.length, start + 5, end) === 0) return last;
+    const t = parseRowDescription(buf, start, end);
+    const d = { shape: Buffer.from(buf.subarray(start + 5, end)), names: t.names, binary: t.binary, formats: t.binary?.map((b): 'text' | 'binary' => (b ? 'binary' : 'text')) };
+    this.#lastColumns = d;
+    return d;
   }
 
   /** A Describe's answer for a statement that returns no rows. */
