@@ -84,9 +84,13 @@ export function walkPlpgsql(tree: unknown, c: FactCollector, analyzeSql: (sql: s
     if (mode === MODE_STATEMENT) analyzeSql(query);
     else if (mode === MODE_EXPRESSION) analyzeSql(`SELECT ${query}`);
     else if (mode >= 3 && mode <= 5) {
-      const value = assignedValue(query);
-      if (value === undefined) c.fail('a PL/pgSQL assignment could not be split into target and value');
-      else analyzeSql(`SELECT ${value}`);
+      const split = splitAssignment(query);
+      if (split === undefined) c.fail('a PL/pgSQL assignment could not be split into target and value');
+      else {
+        // The target's subscripts run too (`a[nextval('s')] := 1`): analyze it as an expression.
+        analyzeSql(`SELECT ${split.target}`);
+        analyzeSql(`SELECT ${split.value}`);
+      }
     } else c.fail(`PL/pgSQL expression parse mode ${String(mode)} is not recognized`);
   };
 
@@ -95,6 +99,11 @@ export function walkPlpgsql(tree: unknown, c: FactCollector, analyzeSql: (sql: s
 
 /** The text after the first top-level `:=` or `=` of `target := value`. */
 export function assignedValue(q: string): string | undefined {
+  return splitAssignment(q)?.value;
+}
+
+/** `target := value` split at its first top-level `:=` or `=`. */
+export function splitAssignment(q: string): { target: string; value: string } | undefined {
   let depth = 0;
   for (let i = 0; i < q.length; i++) {
     const ch = q[i];
@@ -105,8 +114,8 @@ export function assignedValue(q: string): string | undefined {
     } else if (ch === '(' || ch === '[') depth++;
     else if (ch === ')' || ch === ']') depth--;
     else if (depth === 0) {
-      if (ch === ':' && q[i + 1] === '=') return q.slice(i + 2);
-      if (ch === '=') return q.slice(i + 1);
+      if (ch === ':' && q[i + 1] === '=') return { target: q.slice(0, i), value: q.slice(i + 2) };
+      if (ch === '=') return { target: q.slice(0, i), value: q.slice(i + 1) };
     }
   }
   return undefined;

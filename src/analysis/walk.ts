@@ -97,6 +97,7 @@ export class TreeWalker {
           this.#funcCall(child as Obj);
           continue;
         }
+        if (key === 'A_Indirection' || key === 'ColumnRef') this.#attributeCalls(child as Obj);
       }
       this.#visit(child);
     }
@@ -258,6 +259,26 @@ export class TreeWalker {
       }
     }
     for (const key in fc) if (key !== 'funcname') this.#visit(fc[key]);
+  }
+
+  /**
+   * PostgreSQL reads `(arg).fn` and `t.col.fn` as `fn(arg)` when no field of that name exists
+   * (attribute notation), so `SELECT ('s'::regclass).nextval` calls nextval with no FuncCall in
+   * the tree. A field name after the first that is a flagged function is treated as a call of it;
+   * a real column with such a name is flagged too (fail closed).
+   */
+  #attributeCalls(node: Obj): void {
+    const names = Array.isArray(node['indirection']) ? node['indirection'] : Array.isArray(node['fields']) ? node['fields'].slice(1) : [];
+    for (const n of names) {
+      const name = stringNode(n);
+      if (name === undefined) continue;
+      const risks = functionRisks(name, name);
+      if (risks === undefined) continue;
+      const c = this.#c;
+      c.functions.add(name);
+      c.literalSensitive = true;
+      for (const r of risks) c.risks.add(r);
+    }
   }
 
   /** set_config(name, value, is_local): the name decides; a computed name could be anything. */

@@ -33,6 +33,8 @@ export const ERRORS = {
   ERR_PARAMETER_REFUSED: { sqlstate: '42501', http: 403, summary: 'The client tried to set a session or statement parameter the gateway controls (QUERY_TAG, MULTI_STATEMENT_COUNT, …); only output-format parameters are accepted.' },
   ERR_SESSION_EXPIRED: { sqlstate: '08003', http: 401, summary: 'The Snowflake session token is unknown, expired or its session has ended; log in again.' },
   ERR_RESULT_UNAVAILABLE: { sqlstate: '55000', http: 410, summary: 'The query result is no longer kept (too large to keep once delivered, or past its retention); run the statement again.' },
+  ERR_STATEMENT_EXISTS: { sqlstate: '42P05', http: 409, summary: 'A prepared statement of that name already exists on this connection; Close it before parsing the name again.' },
+  ERR_PROTOCOL_SEQUENCE: { sqlstate: '08P01', http: 400, summary: 'The client sent a message the gateway cannot follow at that point of the extended protocol (a Query inside an unsynced batch, an Execute of a portal it never saw bound).' },
   ERR_INTERNAL: { sqlstate: 'XX000', http: 500, summary: 'An internal error occurred; details are in the gateway log.' },
 } as const satisfies Record<string, { sqlstate: string; http: number; summary: string }>;
 

@@ -104,6 +104,14 @@ export class PgRelay implements Cancellable {
   readonly #portals = new Map<string, Portal>();
   readonly #execs: Execution[] = [];
   readonly #answers: DescribeAnswer[] = [];
+  /**
+   * Parses relayed upstream whose ParseComplete has not come back, in order. One whose batch
+   * ends without it failed or was skipped: the relay's view of the statement is undone, so a
+   * later Bind can never run the server's statement under another statement's verdict.
+   */
+  readonly #parses: { readonly name: string; readonly sync: number }[] = [];
+  /** Extended-protocol messages went upstream since the last Sync (a Query there may be skipped). */
+  #batchOpen = false;
   #lastColumns: { readonly shape: Buffer; readonly names: string[]; readonly binary: boolean[] | null; readonly formats: ('text' | 'binary')[] | undefined } | undefined;
   #closed = false;
   #expiryTimer: NodeJS.Timeout | undefined;
@@ -131,7 +139,8 @@ export class PgRelay implements Cancellable {
     this.#us = new MessageScanner(this.#upstreamSink());
     this.#us.inspect[Be.ReadyForQuery] = 1;
     if (this.#track) {
-      this.#cs.inspect[Fe.Bind] = this.#cs.inspect[Fe.Execute] = 1;
+      this.#cs.inspect[Fe.Bind] = this.#cs.inspect[Fe.Execute] = this.#cs.inspect[Fe.Describe] = 1;
+      this.#us.inspect[Be.ParseComplete] = 1;
       for (const c of [Be.RowDescription, Be.DataRow, Be.CommandComplete, Be.EmptyQueryResponse, Be.PortalSuspended, Be.ErrorResponse]) this.#us.inspect[c] = 1;
     }
     if (this.#masking) {
@@ -211,6 +220,7 @@ export class PgRelay implements Cancellable {
               return this.#onExecute(buf, start, end);
             case Fe.Sync:
               this.#syncSent++;
+              this.#batchOpen = false;
               return KEEP;
             case Fe.Close:
               return this.#onCloseMessage(buf, start, end);
@@ -296,6 +306,13 @@ export class PgRelay implements Cancellable {
   }
 
   #onQuery(buf: Buffer, start: number, end: number): number {
+    if (this.#track && this.#batchOpen) {
+      // PostgreSQL skips a Query after an error in the open batch, and answers it otherwise:
+      // the relay could not tell which of its results belong to which statement.
+      this.#cs.flushRun();
+      this.#endWithFatal(errorFields('ERR_PROTOCOL_SEQUENCE', 'a simple Query was sent inside an extended-protocol batch; send Sync before a Query', 'FATAL'), 'protocol-sequence');
+      return TAKEN;
+    }
     const sql = parseQuery(buf, start, end);
     const admission = then(this.#admit(sql), (v) => this.#begin(sql, v, null, true));
     return this.#when(admission, buf, start, end, (a, _b, _s, _e, detached) => {
@@ -314,6 +331,13 @@ export class PgRelay implements Cancellable {
 
   #onParse(buf: Buffer, start: number, end: number): number {
     const p = parseParse(buf, start, end);
+    this.#batchOpen = true;
+    if (this.#track && p.name !== '' && this.#prepared.has(p.name)) {
+      // PostgreSQL would refuse it too (42P05) and keep the old statement: so must the relay's view.
+      this.#cs.flushRun();
+      this.#refuse(false, errorFields('ERR_STATEMENT_EXISTS', `prepared statement "${p.name.slice(0, 63)}" already exists; Close it before parsing the name again`), undefined, this.#token + 'x');
+      return TAKEN;
+    }
     return this.#when(this.#admit(p.sql, true), buf, start, end, (v, _b, _s, _e, detached) => {
       const d = v.decision;
       // A statement for review is prepared (that runs nothing); each Execute asks for approval
@@ -321,6 +345,7 @@ export class PgRelay implements Cancellable {
       if (d.action === 'allow' || d.action === 'review') {
         if (p.name !== '') this.#session.rememberPrepared(p.name, v.analysis);
         this.#prepared.set(p.name, { sql: p.sql, verdict: v, limits: d.action === 'allow' ? limitsOf(d) : undefined });
+        if (this.#track) this.#parses.push({ name: p.name, sync: this.#syncSent + 1 });
         return KEEP;
       }
       this.#prepared.delete(p.name);
@@ -335,6 +360,7 @@ export class PgRelay implements Cancellable {
 
   /** Bind: a portal remembers its statement, parameters and (across Executes) its row count. */
   #onBind(buf: Buffer, start: number, end: number): number {
+    this.#batchOpen = true;
     const r = this.#reader.reset(buf, start + 5, end);
     const portal = r.cstring();
     const statement = r.cstring();
@@ -351,6 +377,7 @@ export class PgRelay implements Cancellable {
 
   /** Execute: one execution of a prepared statement, charged and recorded like a Query. */
   #onExecute(buf: Buffer, start: number, end: number): number {
+    this.#batchOpen = true;
     const name = this.#reader.reset(buf, start + 5, end).cstring();
     const portal = this.#portals.get(name) ?? null;
     const stmt = portal?.stmt;
@@ -358,11 +385,12 @@ export class PgRelay implements Cancellable {
       // A statement PREPAREd in SQL can be bound by name: run it through policy, approval and
       // the record exactly as `EXECUTE name` would be — never straight upstream.
       if (portal !== null && portal.statement !== '') return this.#onExecuteSqlPrepared(buf, start, end, name, portal);
-      // Otherwise unknown upstream too (its Parse was refused): it will fail there. Masking
-      // still plans whatever comes back from its own columns.
-      const x = this.#push('execute', this.#syncSent + 1, portal, undefined, undefined, this.#masking ? UNKNOWN_STATEMENT : undefined);
-      if (this.#masking) this.#describeAhead(x, name, portal, false);
-      return KEEP;
+      // A portal the relay never saw bound (a SQL cursor executed as a portal), or bound to an
+      // unnamed statement whose Parse failed or was refused: nothing says what it would run.
+      this.#cs.flushRun();
+      const why = portal === null ? `portal "${name.slice(0, 63)}" was not created by a Bind through Portcullis; read a SQL cursor with FETCH` : 'the unnamed statement this portal was bound to was refused or did not parse';
+      this.#refuse(false, errorFields('ERR_PROTOCOL_SEQUENCE', `Execute refused: ${why}`), undefined, this.#token + 'x');
+      return TAKEN;
     }
     const reviewed = stmt.verdict.decision.action === 'review';
     const admission = reviewed ? then(this.#approveDeferred(stmt, portal), (v) => this.#begin(stmt.sql, v, portal.params, true)) : this.#begin(stmt.sql, stmt.verdict, portal.params, true);
@@ -399,6 +427,7 @@ export class PgRelay implements Cancellable {
 
   /** The client's Describe, noted so that its answer is relayed and not mistaken for another result's columns. */
   #onDescribe(buf: Buffer, start: number, end: number): number {
+    this.#batchOpen = true;
     if (!this.#masking) return KEEP;
     const t = parseTarget(buf, start, end);
     this.#answers.push({ kind: 'client', sync: this.#syncSent + 1, portal: t.kind === 0x50 ? (this.#portals.get(t.name) ?? null) : null, exec: undefined });
@@ -423,6 +452,7 @@ export class PgRelay implements Cancellable {
   }
 
   #onCloseMessage(buf: Buffer, start: number, end: number): number {
+    this.#batchOpen = true;
     const t = parseTarget(buf, start, end);
     if (t.kind === 0x53) {
       if (t.name !== '') this.#session.forgetPrepared(t.name);
@@ -493,6 +523,9 @@ export class PgRelay implements Cancellable {
               return this.#onRowDescription(buf, start, end);
             case Be.NoData:
               return this.#onNoData();
+            case Be.ParseComplete:
+              this.#parses.shift();
+              return KEEP;
             case Be.NoticeResponse:
               return this.#maskNotice(buf, start, end);
             case Be.NotificationResponse:
@@ -603,6 +636,14 @@ export class PgRelay implements Cancellable {
     this.#syncDone++;
     // Describes PostgreSQL skipped after an error in their batch are never answered.
     while (this.#answers.length > 0 && this.#answers[0]!.sync <= this.#syncDone) this.#answers.shift();
+    // Parses of this batch that never completed did not create their statement. A failed
+    // unnamed Parse dropped the old unnamed statement while a skipped one did not: either way
+    // the relay no longer knows what it holds, and an Execute bound to it is refused.
+    while (this.#parses.length > 0 && this.#parses[0]!.sync <= this.#syncDone) {
+      const { name } = this.#parses.shift()!;
+      this.#prepared.delete(name);
+      if (name !== '') this.#session.forgetPrepared(name);
+    }
     if (this.#denials.size > 0) this.#forgetAnswered();
     // Everything up to this sync point is over: a Query's record completes, and Executes that
     // PostgreSQL skipped after an error in their batch are recorded as not run.

@@ -28,7 +28,7 @@ import { PgRelay } from './relay.js';
 import { WireMasking } from './wire-masking.js';
 import type { MaskingEngine } from '../../masking/index.js';
 import { errorFields, fieldsFromError } from './wire-errors.js';
-import { forwardableParameters } from './startup-parameters.js';
+import { clientEncodingAccepted, forwardableParameters } from './startup-parameters.js';
 import { applicationNameFor } from '../../pipeline/application-name.js';
 
 export interface PgwireServerOptions {
@@ -151,6 +151,10 @@ export class PgwireServer {
       if (!user) throw new PortcullisError('ERR_AUTH_REQUIRED', 'no PostgreSQL user name specified in startup packet');
       if (params.has('replication') && params.get('replication') !== 'false' && params.get('replication') !== '0') {
         throw new PortcullisError('ERR_UNSUPPORTED_PROTOCOL', 'replication connections are not supported through Portcullis');
+      }
+      const encoding = params.get('client_encoding');
+      if (encoding !== undefined && !clientEncodingAccepted(encoding)) {
+        throw new PortcullisError('ERR_UNSUPPORTED_PROTOCOL', `client_encoding "${encoding.slice(0, 40)}" is not supported: Portcullis analyzes SQL as UTF-8, and in other encodings the server could read the same bytes as different statements; connect with client_encoding=UTF8`);
       }
       if (params.has('options') && params.get('options')!.trim() !== '') {
         throw new PortcullisError('ERR_UNSUPPORTED_PROTOCOL', 'the startup "options" parameter would change server settings without analysis; set them with SQL instead');
