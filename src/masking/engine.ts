@@ -101,7 +101,9 @@ export function createMaskingEngine(config: MaskingConfig | undefined): MaskingE
       const active = activeProfiles(names);
       const g = groups ?? [];
       return {
-        sensitive: lineage !== undefined && touches(rules, active, lineage.relations),
+        // Unknown lineage (a DO block, a user function, a statement we cannot read) may have read
+        // anything: its errors and notices are treated like those of a statement that read masked columns.
+        sensitive: lineage !== undefined && (touches(rules, active, lineage.relations) || touches(rules, active, unknownOf(lineage))),
         columnMasked: (column) => {
           const r = resolveColumn(rules, active, g, { sources: [column], unknown: [], tags: [] });
           return r !== undefined && r !== 'clear';
@@ -110,6 +112,12 @@ export function createMaskingEngine(config: MaskingConfig | undefined): MaskingE
       };
     },
   };
+}
+
+function unknownOf(lineage: StatementLineage): string[] {
+  const out: string[] = [];
+  for (const c of lineage.columns) for (const u of c.unknown ?? []) out.push(u);
+  return out;
 }
 
 function touches(rules: RuleSet, active: readonly CompiledProfile[], relations: readonly string[]): boolean {

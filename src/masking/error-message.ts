@@ -18,12 +18,28 @@ export interface ErrorMaskContext {
   readonly columnMasked?: ((column: string) => boolean) | undefined;
   /** Whether relation `schema.table` has any column masked for this principal. */
   readonly relationMasked?: ((relation: string) => boolean) | undefined;
+  /**
+   * The statement the client sent. A quoted name or number that appears in it verbatim tells
+   * the client nothing it did not write (`relation "no_such_table" does not exist`), so it
+   * stays; anything else a sensitive statement's runtime error quotes is redacted.
+   */
+  readonly statementText?: string | undefined;
 }
 
 const SCHEMA = 0x73; // s
 const TABLE = 0x74; // t
 const WHERE = 0x57; // W: context, e.g. a PL/pgSQL line with values
 const REDACTED = '****';
+
+const POSITION = 0x50; // P: a cursor position into the client's own statement text
+const INTERNAL_QUERY = 0x71; // q: the text of an internally generated statement (PL/pgSQL EXECUTE)
+const ROUTINE = 0x52; // R: the server routine that raised it
+/** Any double-quoted text; PostgreSQL doubles a quote inside. */
+const ANY_QUOTED = /"((?:[^"]|"")*)"/g;
+/** Runs of digits long enough to be (part of) an identifier number. */
+const DIGIT_RUN = /\d{4,}/g;
+/** The JSON parser's context line quotes the input it failed on. */
+const JSON_CONTEXT = /(JSON data, line \d+: ).*/s;
 
 const KEY = /\(([^()]*(?:\([^()]*\)[^()]*)*)\)=\((.*)\)/s;
 const FAILING_ROW = /(Failing row contains )\((.*)\)/s;
@@ -36,6 +52,12 @@ export function maskErrorFields(fields: ErrorFields, scanner: TextScanner, ctx: 
   const table = fields.other?.get(TABLE);
   const relation = schema !== undefined && table !== undefined ? `${schema}.${table}` : undefined;
   const relSensitive = ctx.sensitive === true || (relation !== undefined && ctx.relationMasked?.(relation) === true);
+  // An error at a position in the client's own statement text (a parse or analysis error) quotes
+  // that text. Any other error of a sensitive statement may quote a value the statement computed:
+  // `relation "x123…" does not exist` from a regclass cast, `unrecognized configuration
+  // parameter "…"` from set_config, the JSON parser's `Token "…" is invalid`, PL/pgSQL's RAISE.
+  const runtime = relSensitive && fields.other?.get(POSITION) === undefined;
+  const raised = relSensitive && fields.other?.get(ROUTINE) === 'exec_stmt_raise';
 
   const one = (s: string | undefined): string | undefined => {
     if (s === undefined || s.length === 0) return s;
@@ -50,19 +72,31 @@ export function maskErrorFields(fields: ErrorFields, scanner: TextScanner, ctx: 
       out = out.replace(QUOTED_VALUE, `$1: "${REDACTED}"`);
       out = out.replace(VALUE_QUOTED, `$1"${REDACTED}"$3`);
     }
+    if (runtime) {
+      const sql = ctx.statementText;
+      const written = (v: string): boolean => sql !== undefined && v.length > 0 && sql.includes(v);
+      out = out
+        .replace(ANY_QUOTED, (m: string, inner: string) => (written(inner.replaceAll('""', '"')) ? m : `"${REDACTED}"`))
+        .replace(DIGIT_RUN, (d: string) => (written(d) ? d : REDACTED))
+        .replace(JSON_CONTEXT, `$1${REDACTED}`);
+    }
     const scanned = scanner.scan(out);
     return scanned === undefined ? out : (scanned ?? REDACTED);
   };
 
-  const message = one(fields.message)!;
-  const detail = one(fields.detail);
-  const hint = one(fields.hint);
+  // RAISE's text is whatever the function put there: under a sensitive statement, none of it is shown.
+  const whole = (s: string | undefined): string | undefined => (raised && s !== undefined && s.length > 0 ? REDACTED : one(s));
+  const message = whole(fields.message)!;
+  const detail = whole(fields.detail);
+  const hint = whole(fields.hint);
   let other = fields.other;
-  const where = other?.get(WHERE);
-  const maskedWhere = one(where);
-  if (where !== undefined && maskedWhere !== where) {
-    other = new Map(other);
-    other.set(WHERE, maskedWhere!);
+  for (const code of [WHERE, INTERNAL_QUERY]) {
+    const v = other?.get(code);
+    const masked = code === INTERNAL_QUERY && runtime && v !== undefined ? REDACTED : one(v);
+    if (v !== undefined && masked !== v) {
+      if (other === fields.other) other = new Map(other);
+      other!.set(code, masked!);
+    }
   }
   if (message === fields.message && detail === fields.detail && hint === fields.hint && other === fields.other) return null;
   return { ...fields, message, detail, hint, other };

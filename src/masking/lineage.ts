@@ -486,8 +486,19 @@ function firstFunctionName(functions: unknown): string | undefined {
 }
 
 
-/** Statement kinds that return no rows, or rows with no data from tables (SHOW, EXPLAIN). */
-const NO_DATA = new Set(['VariableShowStmt', 'ExplainStmt', 'TransactionStmt', 'VariableSetStmt', 'ListenStmt', 'UnlistenStmt', 'NotifyStmt', 'DiscardStmt', 'ClosePortalStmt', 'DeallocateStmt']);
+/** Statement kinds that return rows with no data from tables we can describe (SHOW, EXPLAIN): unknown columns. */
+const NO_DATA = new Set(['VariableShowStmt', 'ExplainStmt']);
+/**
+ * Statement kinds that never return rows. Their lineage is exact and empty, so a caller that
+ * matches a multi-statement Query's result sets to its row-returning statements (the wire
+ * relay counts statements with columns, `uses`, or inexact lineage) does not count them: a
+ * `BEGIN;` or `SET …;` in front must not shift every later result set onto the lineage of
+ * the statement before it.
+ */
+const NO_ROWS = new Set([
+  'TransactionStmt', 'VariableSetStmt', 'ListenStmt', 'UnlistenStmt', 'NotifyStmt', 'DiscardStmt', 'ClosePortalStmt', 'DeallocateStmt',
+  'LockStmt', 'ConstraintsSetStmt', 'CheckPointStmt', 'LoadStmt', 'VacuumStmt', 'ClusterStmt', 'ReindexStmt', 'TruncateStmt', 'RefreshMatViewStmt',
+]);
 
 /**
  * Lineage of one parsed statement (`stmts[i].stmt` from libpg-query's `parseSync`).
@@ -524,6 +535,14 @@ export function statementLineage(stmt: unknown, catalog: Catalog): StatementLine
       case 'ExecuteStmt':
         return { ...unknownStatement([]), uses: { kind: 'prepared', name: String(body['name'] ?? '') } };
       default:
+        if (NO_ROWS.has(type)) return { columns: [], exact: true, relations: [] };
+        // CREATE TABLE AS / SELECT INTO write their rows into a table and return none: what they
+        // read still counts for error texts (`relations`), but they have no result set.
+        if (type === 'CreateTableAsStmt' || (type === 'SelectStmt' && isObj(body['intoClause']))) {
+          const q = type === 'CreateTableAsStmt' ? unwrap(body['query']) : ([type, { ...body, intoClause: undefined }] as [string, Obj]);
+          if (q) walker.statement(q[0], q[1], undefined);
+          return { columns: [], exact: true, relations: walker.relations };
+        }
         if (NO_DATA.has(type)) return { columns: [], exact: false, relations: [] };
         return finish(walker.statement(type, body, undefined), walker);
     }

@@ -20,8 +20,9 @@ export const enum ValueClass {
 }
 
 const TEXT = new Set<number>([Oid.Text, Oid.Varchar, Oid.Bpchar, Oid.Name, Oid.Unknown, Oid.Xml]);
+// bytea is not opaque: with `bytea_output = escape` its text shows printable bytes as they are.
 const OPAQUE = new Set<number>([
-  Oid.Bool, Oid.Bytea, Oid.Int2, Oid.Int4, Oid.Oid, Oid.Float4, Oid.Float8, Oid.Date, Oid.Time, Oid.Timestamp, Oid.Timestamptz,
+  Oid.Bool, Oid.Int2, Oid.Int4, Oid.Oid, Oid.Float4, Oid.Float8, Oid.Date, Oid.Time, Oid.Timestamp, Oid.Timestamptz,
   Oid.Interval, Oid.Timetz, Oid.Uuid, Oid.Money, 27, 28, 29, 3220, 2205, 2206, 1000, 1005, 1007, 1016, 1021, 1022, 1182, 1115, 1185, 2951,
 ]);
 /** Types PostgreSQL ships up to here; higher OIDs are user or extension types (citext, domains…). */

@@ -131,5 +131,9 @@ export function detectBytesMasker(ctx: MaskerContext, t: ColumnType): BytesMaske
       return ctx.scanner.scan(buf.readBigInt64BE(start).toString()) === undefined ? undefined : standIn(buf, start, length);
     };
   }
-  return undefined;
+  if (cls === ValueClass.Opaque) return undefined;
+  // Binary bytea, arrays, records, ranges, extension types: their text elements sit in the bytes
+  // as they are (a text[] is length-prefixed UTF-8), so a hit anywhere replaces the whole value.
+  const standIn = binaryStandIn(ctx, t);
+  return (buf, start, length) => (ctx.scanner.scan(buf.toString('utf8', start, start + length)) === undefined ? undefined : standIn(buf, start, length));
 }

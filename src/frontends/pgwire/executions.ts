@@ -62,6 +62,8 @@ export interface Execution {
   readonly ddl: boolean;
   /** Which row-returning statement of a multi-statement Query the next RowDescription is for. */
   resultIndex: number;
+  /** Which COPY … TO STDOUT of a multi-statement Query the next CopyOutResponse is for. */
+  copyIndex: number;
   plan: MaskPlan | null;
   /**
    * With masking on: whether `plan` was made from this result's own columns. Rows arriving
@@ -80,7 +82,7 @@ export function newExecution(
   stmt?: MaskedStatement,
   ddl = false,
 ): Execution {
-  return { kind, sync, portal, limits, sink, rows: 0, truncated: false, binary: null, tag: '', timer: undefined, timedOut: false, stmt, ddl, resultIndex: 0, plan: null, planned: false, copy: null };
+  return { kind, sync, portal, limits, sink, rows: 0, truncated: false, binary: null, tag: '', timer: undefined, timedOut: false, stmt, ddl, resultIndex: 0, copyIndex: 0, plan: null, planned: false, copy: null };
 }
 
 const reader = new BodyReader(Buffer.alloc(0));

@@ -56,6 +56,10 @@ interface PendingDenial {
 
 /** Parse: a review waits for each Execute's parameters (see PipelineSession.admit). */
 const DEFER_REVIEW = { deferReview: true } as const;
+/** Any mention at all: a false positive only makes masking more conservative for the session. */
+const SEARCH_PATH = /search_path/i;
+/** RESET ALL, or a setting named with Unicode escapes (U&"…"): what it changes cannot be read off the text. */
+const RENAMES_SETTINGS = /\breset\s+all\b|u&"/i;
 /** A portal whose statement the relay never saw parsed (a SQL-level PREPARE): no SQL for lineage, so masked conservatively. */
 const UNKNOWN_STATEMENT: MaskedStatement = { sql: '', profiles: undefined };
 
@@ -319,8 +323,20 @@ export class PgRelay implements Cancellable {
       const d = a.verdict.decision;
       if (d.action === 'allow') {
         this.#syncSent++;
-        if (this.#track) this.#push('query', this.#syncSent, null, limitsOf(d), a.sink, { sql, profiles: d.mask }, a.verdict.analysis.kind === 'ddl');
-        if (this.#masking) this.#answers.push({ kind: 'query', sync: this.#syncSent });
+        const an = a.verdict.analysis;
+        if (this.#track) this.#push('query', this.#syncSent, null, limitsOf(d), a.sink, { sql, profiles: d.mask, writes: an.kind !== 'read' }, an.kind === 'ddl');
+        if (this.#masking) {
+          this.#answers.push({ kind: 'query', sync: this.#syncSent });
+          if (an.statements.some((st) => st.tag === 'DECLARE CURSOR' || st.tag === 'PREPARE')) this.#masking.define(sql);
+          // SET search_path, set_config('search_path', …), RESET: names may now resolve elsewhere.
+          // So does any set_config (its name may be computed), RESET ALL, DISCARD and U&"…" names.
+          if (SEARCH_PATH.test(sql) || RENAMES_SETTINGS.test(sql) || an.statements.some((st) => st.tag.startsWith('DISCARD') || st.functions.some((f) => f === 'set_config' || f.endsWith('.set_config')))) {
+            this.#masking.distrustNames();
+          }
+        }
+        // SQL-level PREPARE, DEALLOCATE and DISCARD change what a protocol name stands for: a
+        // later Bind of such a name is then admitted as EXECUTE "name", as the analyzer knows it.
+        if (this.#track && an.statements.some((st) => st.tag === 'PREPARE' || st.tag === 'DEALLOCATE' || st.tag.startsWith('DISCARD'))) this.#prepared.clear();
         return KEEP;
       }
       if (!detached) this.#cs.flushRun();
@@ -398,7 +414,7 @@ export class PgRelay implements Cancellable {
       if (a.verdict.decision.action === 'allow') {
         const d = a.verdict.decision;
         const limits = reviewed ? limitsOf(d) : stmt.limits;
-        const x = this.#push('execute', this.#syncSent + 1, portal, limits, a.sink, { sql: stmt.sql, profiles: d.mask }, stmt.verdict.analysis.kind === 'ddl');
+        const x = this.#push('execute', this.#syncSent + 1, portal, limits, a.sink, { sql: stmt.sql, profiles: d.mask, writes: stmt.verdict.analysis.kind !== 'read' }, stmt.verdict.analysis.kind === 'ddl');
         if (this.#masking) this.#describeAhead(x, name, portal, detached);
         return KEEP;
       }
@@ -415,7 +431,7 @@ export class PgRelay implements Cancellable {
     return this.#when(admission, buf, start, end, (a, _b, _s, _e, detached) => {
       const d = a.verdict.decision;
       if (d.action === 'allow') {
-        const x = this.#push('execute', this.#syncSent + 1, portal, limitsOf(d), a.sink, { sql, profiles: d.mask }, a.verdict.analysis.kind === 'ddl');
+        const x = this.#push('execute', this.#syncSent + 1, portal, limitsOf(d), a.sink, { sql, profiles: d.mask, writes: a.verdict.analysis.kind !== 'read' }, a.verdict.analysis.kind === 'ddl');
         if (this.#masking) this.#describeAhead(x, name, portal, detached);
         return KEEP;
       }
@@ -533,7 +549,7 @@ export class PgRelay implements Cancellable {
             case Be.CopyOutResponse: {
               const x = this.#execs[0];
               if (x?.stmt && this.#masking) {
-                x.copy = this.#masking.copyPlan(x.stmt);
+                x.copy = this.#masking.copyPlan(x.stmt, x.copyIndex++);
                 if (x.copy.plan) this.#us.inspect[Be.CopyData] = 1;
               }
               return KEEP;

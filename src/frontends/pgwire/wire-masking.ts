@@ -19,6 +19,12 @@ import type { ErrorMaskContext } from '../../masking/index.js';
 export interface MaskedStatement {
   readonly sql: string;
   readonly profiles: readonly string[] | undefined;
+  /**
+   * The statement changes data. PostgreSQL names the target column's table OID for a RETURNING
+   * column (also through a CTE), but the value is what was just written: its origin is the
+   * assignment, so such results always go through lineage.
+   */
+  readonly writes?: boolean | undefined;
 }
 
 export interface RowField {
@@ -52,6 +58,7 @@ export class WireMasking {
    * The last plan that depended on the RowDescription alone, with its bytes: a connection
    * usually repeats one result shape, and comparing bytes costs no string or hash per result.
    */
+  #namesDistrusted = false;
   #last: { readonly shape: Buffer; readonly profiles: readonly string[] | undefined; readonly plan: MaskPlan | null } | undefined;
 
   private constructor(engine: MaskingEngine, connector: Connector, groups: readonly string[], catalog: CatalogSnapshot) {
@@ -111,16 +118,25 @@ export class WireMasking {
     let l = this.#lineage.get(sql);
     if (l === undefined) {
       l = sqlLineage(sql, this.#catalog);
-      for (const s of l) if (s.defines) this.#defined.set(`${s.defines.kind}:${s.defines.name}`, s);
       if (this.#lineage.size >= LINEAGE_CACHE) this.#lineage.clear();
       this.#lineage.set(sql, l);
     }
     return l;
   }
 
+  /**
+   * A simple Query that DECLAREs a cursor or PREPAREs a statement ran: what the name stands for
+   * now. Called for every such Query — also when its text was seen before, since the name may
+   * have been redefined in between — so a later FETCH or EXECUTE is traced to what it reads.
+   */
+  define(sql: string): void {
+    for (const s of this.lineageOf(sql)) if (s.defines) this.#defined.set(`${s.defines.kind}:${s.defines.name}`, s);
+  }
+
   /** The lineage of the `index`-th row-returning statement of `sql`. */
   #resultLineage(sql: string, index: number): StatementLineage | undefined {
-    const all = this.lineageOf(sql).filter((s) => s.columns.length > 0 || s.uses !== undefined || !s.exact);
+    // DECLARE and PREPARE carry their query's columns but return no rows themselves.
+    const all = this.lineageOf(sql).filter((s) => (s.columns.length > 0 || s.uses !== undefined || !s.exact) && s.defines === undefined);
     const s = all[index] ?? (all.length === 1 ? all[0] : undefined);
     if (s?.uses) return this.#defined.get(`${s.uses.kind}:${s.uses.name}`);
     return s;
@@ -128,12 +144,14 @@ export class WireMasking {
 
   /** The plan for a RowDescription frame `buf[start, end)`, cached per shape. */
   planFor(stmt: MaskedStatement, buf: Buffer, start: number, end: number, resultIndex: number): MaskPlan | null {
+    // A plan made from a shape alone trusts its table OIDs, which a writing statement's RETURNING does not deserve.
+    const byShape = stmt.writes !== true;
     const last = this.#last;
-    if (last !== undefined && last.profiles === stmt.profiles && last.shape.length === end - start - 5 && buf.compare(last.shape, 0, last.shape.length, start + 5, end) === 0) {
+    if (byShape && last !== undefined && last.profiles === stmt.profiles && last.shape.length === end - start - 5 && buf.compare(last.shape, 0, last.shape.length, start + 5, end) === 0) {
       return last.plan;
     }
     const shape = buf.toString('latin1', start + 5, end) + '\0' + (stmt.profiles?.join(',') ?? '');
-    let plan = this.#plans.get(shape);
+    let plan = byShape ? this.#plans.get(shape) : undefined;
     if (plan !== undefined) {
       this.#remember(buf, start, end, stmt, plan);
       return plan;
@@ -144,8 +162,9 @@ export class WireMasking {
     const fields = parseRowFields(buf, start, end);
     const r = this.#plan(stmt, fields, resultIndex);
     if (this.#plans.size >= LINEAGE_CACHE) this.#plans.clear();
-    // Shapes whose columns are all plain table columns never depend on the SQL text.
-    this.#plans.set(r.lineageUsed ? lineageKey : shape, r.plan);
+    // Shapes whose columns are all plain table columns never depend on the SQL text. A FETCH
+    // or EXECUTE depends on what its name stands for now, which the text does not say: never cached.
+    if (!r.lineageUsed || !this.lineageOf(stmt.sql).some((l) => l.uses !== undefined)) this.#plans.set(r.lineageUsed ? lineageKey : shape, r.plan);
     if (!r.lineageUsed) this.#remember(buf, start, end, stmt, r.plan);
     return r.plan;
   }
@@ -159,39 +178,77 @@ export class WireMasking {
   }
 
   #plan(stmt: MaskedStatement, fields: readonly RowField[], resultIndex: number): { plan: MaskPlan | null; lineageUsed: boolean } {
-    let allTableColumns = true;
-    let unknownTable = false;
-    const columns: ResultColumn[] = fields.map((f) => {
-      const src = f.tableOid !== 0 ? this.#catalog.columnByOid(f.tableOid, f.attnum) : undefined;
-      if (f.tableOid !== 0 && src === undefined) unknownTable = true;
-      if (src?.isTable !== true) allTableColumns = false;
-      return { name: f.name, typeOid: f.typeOid, format: f.format, source: src ? `${src.schema}.${src.table}.${src.column}` : undefined, sourceIsTable: src?.isTable };
+    const sources = fields.map((f) => (f.tableOid !== 0 ? this.#catalog.columnByOid(f.tableOid, f.attnum) : undefined));
+    const unknownTable = fields.some((f, i) => f.tableOid !== 0 && sources[i] === undefined);
+    const allTableColumns = sources.every((src) => src?.isTable === true);
+    // A table the snapshot does not know (a TEMP table or view shadowing a masked one, say) must
+    // not be resolved by name through the snapshot: its columns are of unknown origin. So too
+    // after the session changed its search_path. A view column then stands for nothing but
+    // itself no longer: only plain table columns keep their source.
+    const blind = unknownTable || this.#namesDistrusted;
+    const columns: ResultColumn[] = fields.map((f, i) => {
+      const src = sources[i];
+      const kept = src !== undefined && (src.isTable || !blind);
+      return { name: f.name, typeOid: f.typeOid, format: f.format, source: kept ? `${src.schema}.${src.table}.${src.column}` : undefined, sourceIsTable: kept ? src.isTable : undefined };
     });
     // PostgreSQL names a table OID only for a plain column reference, so such a column's value
     // is that column's own: lineage (a parse per statement text) is needed only for the rest.
     // A table the snapshot has never seen was created since it loaded: fetch a fresh one.
     if (unknownTable) this.#reloadSoon();
-    const lineage = allTableColumns ? undefined : this.#resultLineage(stmt.sql, resultIndex);
-    return { plan: this.engine.planMasking({ columns, lineage, profiles: stmt.profiles, groups: this.#groups }), lineageUsed: !allTableColumns };
+    const plainColumns = allTableColumns && stmt.writes !== true;
+    const lineage = plainColumns || blind ? undefined : this.#resultLineage(stmt.sql, resultIndex);
+    return { plan: this.engine.planMasking({ columns, lineage, profiles: stmt.profiles, groups: this.#groups }), lineageUsed: !plainColumns };
   }
 
-  /** COPY … TO STDOUT: columns come from lineage, the format from the statement's options. */
-  copyPlan(stmt: MaskedStatement): { plan: MaskPlan | null; format: CopyFormat } {
+  /**
+   * The `copyIndex`-th COPY … TO STDOUT of the statement: columns from that COPY's lineage, the
+   * format from its options. Each COPY of a multi-statement Query gets its own plan.
+   */
+  copyPlan(stmt: MaskedStatement, copyIndex = 0): { plan: MaskPlan | null; format: CopyFormat } {
     let format = TEXT_COPY;
+    let lineage: StatementLineage | undefined;
     try {
       const tree = parseSync(stmt.sql) as { stmts?: { stmt?: { CopyStmt?: unknown } }[] };
-      const copy = tree.stmts?.find((s) => s.stmt?.CopyStmt !== undefined)?.stmt;
-      if (copy) format = copyFormatOf(copy);
+      const at = (tree.stmts ?? []).flatMap((s, i) => (s.stmt?.CopyStmt !== undefined ? [i] : []))[copyIndex];
+      if (at !== undefined) {
+        format = copyFormatOf(tree.stmts![at]!.stmt!);
+        lineage = this.lineageOf(stmt.sql)[at];
+      }
     } catch {
       // Unparseable here means unknown lineage below: masked conservatively.
     }
-    const lineage = this.#resultLineage(stmt.sql, 0);
+    if (this.#namesDistrusted) lineage = undefined;
     const columns: ResultColumn[] = (lineage?.columns ?? [{ name: '?column?' }]).map((c) => ({ name: c.name }));
     return { plan: this.engine.planMasking({ columns, lineage, profiles: stmt.profiles, groups: this.#groups }), format };
   }
 
+  /** Errors and notices of a statement: judged by everything any of its statements reads. */
   errorContext(stmt: MaskedStatement | undefined): ErrorMaskContext {
-    return this.engine.errorContext({ lineage: stmt ? this.#resultLineage(stmt.sql, 0) : undefined, profiles: stmt?.profiles, groups: this.#groups });
+    return { ...this.engine.errorContext({ lineage: stmt ? this.#wholeLineage(stmt.sql) : undefined, profiles: stmt?.profiles, groups: this.#groups }), statementText: stmt?.sql };
+  }
+
+  /** All statements of a text as one: every relation read, every column, exact only if each is. */
+  #wholeLineage(sql: string): StatementLineage {
+    const all = this.lineageOf(sql);
+    if (all.length === 1 && !this.#namesDistrusted) return all[0]!;
+    return {
+      columns: all.flatMap((l) => l.columns),
+      // Names resolved through a search_path the session changed may be other relations than the snapshot says.
+      exact: !this.#namesDistrusted && all.every((l) => l.exact),
+      relations: [...new Set(all.flatMap((l) => l.relations))],
+    };
+  }
+
+  /**
+   * The session changed its search_path: an unqualified name may now mean a table, view,
+   * function or operator the snapshot resolves differently. From then on, columns that are not
+   * plain table columns (those PostgreSQL names by table OID) have unknown lineage: masked.
+   */
+  distrustNames(): void {
+    if (this.#namesDistrusted) return;
+    this.#namesDistrusted = true;
+    this.#plans.clear();
+    this.#last = undefined;
   }
 
   maskError(f: ErrorFields, stmt: MaskedStatement | undefined): ErrorFields | null {

@@ -15,7 +15,7 @@ export interface QueryDeps {
   readonly syncWaitMs: number;
   readonly maxRows: number;
   readonly bufferBytes: number;
-  readonly maskText: (s: string) => string;
+  readonly maskText: (s: string, sql?: string) => string;
 }
 
 /** A statement as the query-request and the SQL API both send it, before it runs. */

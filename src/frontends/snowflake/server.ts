@@ -26,7 +26,7 @@ export interface SnowflakeFrontendOptions {
   readonly logger: Logger;
   readonly version: string;
   /** Masks values a database quoted into an error message (the masking engine's detectors). */
-  readonly maskText?: ((s: string) => string) | undefined;
+  readonly maskText?: ((s: string, sql?: string) => string) | undefined;
   /** Largest request body, compressed or inflated, in bytes. */
   readonly bodyLimit?: number | undefined;
   /** Time a client has to send a whole request (slow senders are cut off). */

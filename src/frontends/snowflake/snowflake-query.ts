@@ -15,7 +15,7 @@ export interface QueryRunOptions {
   /** Encoded row bytes kept before anyone fetches the result; past it, pulling stops. */
   readonly bufferBytes: number;
   /** Masks values a database quoted into an error message. */
-  readonly maskText: (s: string) => string;
+  readonly maskText: (s: string, sql?: string) => string;
   /** The client's own request id (snowflake-sdk retries a query-request with the same one). */
   readonly clientRequestId?: string | undefined;
   /**
@@ -201,7 +201,7 @@ export class SnowflakeQuery {
       this.#notify();
       await this.#prefetch();
     } catch (e) {
-      this.#fail(this.#abort.signal.aborted && this.#failure ? this.#failure : failureOf(e, o.maskText));
+      this.#fail(this.#abort.signal.aborted && this.#failure ? this.#failure : failureOf(e, (m) => o.maskText(m, o.sql)));
     }
   }
 
@@ -272,7 +272,7 @@ export class SnowflakeQuery {
         this.#bufferBytes += s.length;
       }
     } catch (e) {
-      this.#streamFailure = this.#failure ?? failureOf(e, this.#o.maskText);
+      this.#streamFailure = this.#failure ?? failureOf(e, (m) => this.#o.maskText(m, this.#o.sql));
       this.doneAt = Date.now();
     }
   }

@@ -29,7 +29,7 @@ export async function startSnowflakeFrontend(
     version: VERSION,
     // PostgreSQL quotes values into some error texts (`invalid input syntax for type integer:
     // "…"`): with masking on, every error a client reads is treated as touching sensitive data.
-    maskText: masking?.enabled ? (text) => masking.maskErrorMessage({ severity: 'ERROR', code: 'XX000', message: text }, { sensitive: true })?.message ?? text : undefined,
+    maskText: masking?.enabled ? (text, sql) => masking.maskErrorMessage({ severity: 'ERROR', code: 'XX000', message: text }, { sensitive: true, statementText: sql })?.message ?? text : undefined,
   });
   const addr = await frontend.listen();
   return { ...addr, close: () => frontend.close() };
