@@ -9,7 +9,8 @@ import { createServer, connect, type Server } from 'node:net';
 import pg from 'pg';
 import postgres from 'postgres';
 import { startPostgres, type PgCluster } from '../helpers/pg-cluster.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import type { TestGateway } from '../helpers/gateway.js';
+import { createCustomers, PEOPLE, RAW, startMaskingGateway } from '../helpers/masking-fixture.js';
 import { run } from '../helpers/run.js';
 import { authenticated, errorOf } from '../helpers/raw-client.js';
 import { MessageWriter } from '../../src/codecs/pgwire/writer.js';
@@ -20,38 +21,10 @@ let tap: Server;
 let tapPort = 0;
 let received: Buffer[] = [];
 
-const PEOPLE = [
-  { id: 1, name: 'Alice Archer', email: 'alice.archer@example.com', ssn: '123-45-6789', card: '4111111111111111' },
-  { id: 2, name: 'Bob Baker', email: 'bob.baker@example.org', ssn: '234-56-7890', card: '5555555555554444' },
-  { id: 3, name: 'Carol Chen', email: 'carol.chen@example.net', ssn: '345-67-8901', card: '4242424242424242' },
-];
-const RAW = PEOPLE.flatMap((p) => [p.email, p.ssn, p.card, p.ssn.replaceAll('-', ''), p.email.toUpperCase()]);
-
 before(async () => {
   db = await startPostgres();
-  await db.exec(`
-    CREATE TABLE customers (id int PRIMARY KEY, name text, email text UNIQUE, ssn text, card text, notes text);
-    ${PEOPLE.map((p) => `INSERT INTO customers VALUES (${p.id}, '${p.name}', '${p.email}', '${p.ssn}', '${p.card}', 'vip');`).join('\n')}
-    CREATE VIEW customer_view AS SELECT id, name, email AS contact, ssn AS tax_id FROM customers;
-    CREATE TABLE tickets (id int, body text);
-    INSERT INTO tickets VALUES (1, 'customer wrote from alice.archer@example.com about card 4111 1111 1111 1111');
-    CREATE FUNCTION leak(t text) RETURNS text LANGUAGE sql AS $$ SELECT t $$;
-  `);
-  gw = await startTestGateway(db, {
-    http: true,
-    policy: { preset: 'audit-only' },
-    extra: {
-      masking: {
-        hash_key: 'test-hash-key-0123456789',
-        detectors: ['card', 'ssn', 'email'],
-        columns: [
-          { match: 'public.customers.ssn', strategy: 'partial', keep_last: 4 },
-          { match: 'public.customers.email', strategy: 'hash' },
-          { match: 'public.customers.card', strategy: 'redact' },
-        ],
-      },
-    },
-  });
+  await createCustomers(db);
+  gw = await startMaskingGateway(db, { http: true });
   // A byte tap between clients and the gateway: everything the gateway sends is kept.
   tap = createServer((c) => {
     const g = connect(gw.port, '127.0.0.1');
