@@ -5,13 +5,14 @@ import { MessageScanner, KEEP, TAKEN, PAUSE, type ScanSink } from '../../codecs/
 import { Be, Fe, KNOWN_FRONTEND_CODES } from '../../codecs/pgwire/message-codes.js';
 import { MessageWriter } from '../../codecs/pgwire/writer.js';
 import { BodyReader } from '../../codecs/pgwire/body-reader.js';
+import { copyBody, sameBody } from '../../codecs/pgwire/message-body.js';
 import { parseErrorFields, type ErrorFields } from '../../codecs/pgwire/error-fields.js';
 import { parseBind, parseParse, parseQuery, parseTarget } from '../../codecs/pgwire/frontend-messages.js';
 import { writeErrorResponse, writeNoticeResponse } from '../../codecs/pgwire/backend-messages.js';
 import { writeDescribePortal, writeParse, writeQuery, TERMINATE } from '../../codecs/pgwire/frontend-builders.js';
 import type { WireUpstream } from '../../connectors/connector.js';
 import type { AdmitHooks, Admission, PipelineSession } from '../../pipeline/pipeline.js';
-import type { Verdict } from '../../pipeline/decision.js';
+import type { AllowDecision, Verdict } from '../../pipeline/decision.js';
 import { denialFields, errorFields } from './wire-errors.js';
 import type { Cancellable } from './cancel-keys.js';
 import { limitsOf, truncatedTag, type Limits } from './statement-limits.js';
@@ -60,8 +61,6 @@ const DEFER_REVIEW = { deferReview: true } as const;
 const SEARCH_PATH = /search_path/i;
 /** RESET ALL, or a setting named with Unicode escapes (U&"…"): what it changes cannot be read off the text. */
 const RENAMES_SETTINGS = /\breset\s+all\b|u&"/i;
-/** A portal whose statement the relay never saw parsed (a SQL-level PREPARE): no SQL for lineage, so masked conservatively. */
-const UNKNOWN_STATEMENT: MaskedStatement = { sql: '', profiles: undefined };
 
 /**
  * With masking on, what the next RowDescription or NoData from upstream answers, in request
@@ -410,35 +409,29 @@ export class PgRelay implements Cancellable {
     }
     const reviewed = stmt.verdict.decision.action === 'review';
     const admission = reviewed ? then(this.#approveDeferred(stmt, portal), (v) => this.#begin(stmt.sql, v, portal.params, true)) : this.#begin(stmt.sql, stmt.verdict, portal.params, true);
-    return this.#when(admission, buf, start, end, (a, _b, _s, _e, detached) => {
-      if (a.verdict.decision.action === 'allow') {
-        const d = a.verdict.decision;
-        const limits = reviewed ? limitsOf(d) : stmt.limits;
-        const x = this.#push('execute', this.#syncSent + 1, portal, limits, a.sink, { sql: stmt.sql, profiles: d.mask, writes: stmt.verdict.analysis.kind !== 'read' }, stmt.verdict.analysis.kind === 'ddl');
-        if (this.#masking) this.#describeAhead(x, name, portal, detached);
-        return KEEP;
-      }
-      if (!detached) this.#cs.flushRun();
-      this.#refuse(false, this.#refusalFields(a.verdict), a.sink, this.#token + 'x');
-      return TAKEN;
-    });
+    return this.#when(admission, buf, start, end, (a, _b, _s, _e, detached) =>
+      this.#executeAdmitted(a, detached, name, portal, stmt.sql, stmt.verdict.analysis, (d) => (reviewed ? limitsOf(d) : stmt.limits)),
+    );
   }
 
   /** Execute of a portal bound to a statement PREPAREd in SQL: admitted as `EXECUTE "name"`. */
   #onExecuteSqlPrepared(buf: Buffer, start: number, end: number, name: string, portal: Portal): number {
     const sql = `EXECUTE "${portal.statement.replaceAll('"', '""')}"`;
     const admission = then(this.#admit(sql), (v) => this.#begin(sql, v, portal.params, true));
-    return this.#when(admission, buf, start, end, (a, _b, _s, _e, detached) => {
-      const d = a.verdict.decision;
-      if (d.action === 'allow') {
-        const x = this.#push('execute', this.#syncSent + 1, portal, limitsOf(d), a.sink, { sql, profiles: d.mask, writes: a.verdict.analysis.kind !== 'read' }, a.verdict.analysis.kind === 'ddl');
-        if (this.#masking) this.#describeAhead(x, name, portal, detached);
-        return KEEP;
-      }
-      if (!detached) this.#cs.flushRun();
-      this.#refuse(false, this.#refusalFields(a.verdict), a.sink, this.#token + 'x');
-      return TAKEN;
-    });
+    return this.#when(admission, buf, start, end, (a, _b, _s, _e, detached) => this.#executeAdmitted(a, detached, name, portal, sql, a.verdict.analysis, limitsOf));
+  }
+
+  /** An Execute whose admission is known: followed (and described ahead for masking) when allowed, else replaced by a refusal. */
+  #executeAdmitted(a: Admission, detached: boolean, name: string, portal: Portal, sql: string, analysis: Verdict['analysis'], limits: (d: AllowDecision) => Limits | undefined): number {
+    const d = a.verdict.decision;
+    if (d.action === 'allow') {
+      const x = this.#push('execute', this.#syncSent + 1, portal, limits(d), a.sink, { sql, profiles: d.mask, writes: analysis.kind !== 'read' }, analysis.kind === 'ddl');
+      if (this.#masking) this.#describeAhead(x, name, portal, detached);
+      return KEEP;
+    }
+    if (!detached) this.#cs.flushRun();
+    this.#refuse(false, this.#refusalFields(a.verdict), a.sink, this.#token + 'x');
+    return TAKEN;
   }
 
   /** The client's Describe, noted so that its answer is relayed and not mistaken for another result's columns. */
@@ -621,9 +614,9 @@ export class PgRelay implements Cancellable {
    */
   #columnsOf(buf: Buffer, start: number, end: number): { readonly names: string[]; readonly binary: boolean[] | null; readonly formats: ('text' | 'binary')[] | undefined } {
     const last = this.#lastColumns;
-    if (last !== undefined && last.shape.length === end - start - 5 && buf.compare(last.shape, 0, last.shape.length, start + 5, end) === 0) return last;
+    if (last !== undefined && sameBody(last.shape, buf, start, end)) return last;
     const t = parseRowDescription(buf, start, end);
-    const d = { shape: Buffer.from(buf.subarray(start + 5, end)), names: t.names, binary: t.binary, formats: t.binary?.map((b): 'text' | 'binary' => (b ? 'binary' : 'text')) };
+    const d = { shape: copyBody(buf, start, end), names: t.names, binary: t.binary, formats: t.binary?.map((b): 'text' | 'binary' => (b ? 'binary' : 'text')) };
     this.#lastColumns = d;
     return d;
   }

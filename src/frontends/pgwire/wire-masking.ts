@@ -3,6 +3,7 @@ import type { Connector } from '../../connectors/connector.js';
 import { CatalogSnapshot } from '../../connectors/catalog-snapshot.js';
 import type { ErrorFields } from '../../codecs/pgwire/error-fields.js';
 import { BodyReader } from '../../codecs/pgwire/body-reader.js';
+import { copyBody, sameBody } from '../../codecs/pgwire/message-body.js';
 import { copyFormatOf, sqlLineage, TEXT_COPY, type CopyFormat, type MaskingEngine, type MaskPlan, type ResultColumn, type StatementLineage } from '../../masking/index.js';
 import type { ErrorMaskContext } from '../../masking/index.js';
 
@@ -147,7 +148,7 @@ export class WireMasking {
     // A plan made from a shape alone trusts its table OIDs, which a writing statement's RETURNING does not deserve.
     const byShape = stmt.writes !== true;
     const last = this.#last;
-    if (byShape && last !== undefined && last.profiles === stmt.profiles && last.shape.length === end - start - 5 && buf.compare(last.shape, 0, last.shape.length, start + 5, end) === 0) {
+    if (byShape && last !== undefined && last.profiles === stmt.profiles && sameBody(last.shape, buf, start, end)) {
       return last.plan;
     }
     const shape = buf.toString('latin1', start + 5, end) + '\0' + (stmt.profiles?.join(',') ?? '');
@@ -170,7 +171,7 @@ export class WireMasking {
   }
 
   #remember(buf: Buffer, start: number, end: number, stmt: MaskedStatement, plan: MaskPlan | null): void {
-    this.#last = { shape: Buffer.from(buf.subarray(start + 5, end)), profiles: stmt.profiles, plan };
+    this.#last = { shape: copyBody(buf, start, end), profiles: stmt.profiles, plan };
   }
 
   plan(stmt: MaskedStatement, fields: readonly RowField[], resultIndex: number): MaskPlan | null {
