@@ -1,10 +1,10 @@
-import { VERSION } from '../../util/version.js';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { Connector } from '../../connectors/connector.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import { readMcpConfig } from '../mcp/mcp-config.js';
 import { HttpFrontend } from './server.js';
+import { listenerBase } from '../listener-base.js';
 import type { ApprovalsBackend } from './approvals-api.js';
 import type { MaskingEngine } from '../../masking/index.js';
 import { mountConsole, type ConsoleWiring } from './console-mount.js';
@@ -24,15 +24,7 @@ export async function startHttpListener(
   const l = config.listen.http;
   if (!l) return undefined;
   const frontend = new HttpFrontend({
-    host: l.host,
-    port: l.port,
-    tls: l.tls,
-    pipeline,
-    connectors,
-    allowInsecureLoopback: config.security.allow_insecure_loopback,
-    maxConnections: config.limits.max_connections,
-    logger,
-    version: VERSION,
+    ...listenerBase(l, config, pipeline, connectors, logger),
     mcp: readMcpConfig(config),
     issuers: config.identities.oidc.map((o) => o.issuer),
     scopes: [...new Set(config.identities.oidc.flatMap((o) => o.required_scopes))],

@@ -1,10 +1,10 @@
-import { VERSION } from '../../util/version.js';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { Connector } from '../../connectors/connector.js';
 import type { MaskingEngine } from '../../masking/index.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import { SnowflakeFrontend } from './server.js';
+import { listenerBase } from '../listener-base.js';
 
 
 /** Builds the Snowflake listener from the validated config; `main.ts` calls this. */
@@ -18,15 +18,7 @@ export async function startSnowflakeFrontend(
   const l = config.listen.snowflake;
   if (!l) return undefined;
   const frontend = new SnowflakeFrontend({
-    host: l.host,
-    port: l.port,
-    tls: l.tls,
-    pipeline,
-    connectors,
-    allowInsecureLoopback: config.security.allow_insecure_loopback,
-    maxConnections: config.limits.max_connections,
-    logger,
-    version: VERSION,
+    ...listenerBase(l, config, pipeline, connectors, logger),
     // PostgreSQL quotes values into some error texts (`invalid input syntax for type integer:
     // "…"`): with masking on, every error a client reads is treated as touching sensitive data.
     maskText: masking?.enabled ? (text, sql) => masking.maskErrorMessage({ severity: 'ERROR', code: 'XX000', message: text }, { sensitive: true, statementText: sql })?.message ?? text : undefined,
