@@ -83,14 +83,15 @@ try {
   }
   const base = runs.get('pipe');
   console.log(`\n## pgbench -S -M ${workload.mode} -c ${workload.clients}, ${rounds} rounds of ${seconds} s, interleaved\n`);
-  console.log('| path | median TPS | × Node pipe (median of per-round ratios) | per round | proxy CPU (µs/tx) | of which main thread |');
-  console.log('|---|--:|--:|---|--:|--:|');
+  console.log('| path | median TPS | × Node pipe (median of per-round ratios) | per round | proxy CPU (µs/tx) | of which main thread | of which kernel |');
+  console.log('|---|--:|--:|---|--:|--:|--:|');
   for (const p of paths) {
     const xs = runs.get(p.id);
     const ratios = base ? xs.map((x, i) => x.tps / base[i].tps) : [];
     const cpu = xs.every((x) => x.cpuUsPerTx !== undefined) ? median(xs.map((x) => x.cpuUsPerTx)).toFixed(1) : '–';
     const main = xs.every((x) => x.mainCpuUsPerTx !== undefined) ? median(xs.map((x) => x.mainCpuUsPerTx)).toFixed(1) : '–';
-    console.log(`| ${p.label} | ${Math.round(median(xs.map((x) => x.tps))).toLocaleString('en')} | ${base ? median(ratios).toFixed(2) : '–'} | ${ratios.map((x) => x.toFixed(2)).join(', ')} | ${cpu} | ${main} |`);
+    const sys = xs.every((x) => x.sysCpuUsPerTx !== undefined) ? median(xs.map((x) => x.sysCpuUsPerTx)).toFixed(1) : '–';
+    console.log(`| ${p.label} | ${Math.round(median(xs.map((x) => x.tps))).toLocaleString('en')} | ${base ? median(ratios).toFixed(2) : '–'} | ${ratios.map((x) => x.toFixed(2)).join(', ')} | ${cpu} | ${main} | ${sys} |`);
   }
   process.stderr.write(`ab: load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
 } finally {

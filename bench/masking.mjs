@@ -5,6 +5,7 @@
  * rounds. psql reads the whole result and writes it to /dev/null.
  *
  *   npm run build && node bench/masking.mjs [--rows N] [--rounds N] [--strategy partial|redact|hash]
+ *                                           [--pgbench-rounds N] [--pgbench-seconds S]
  *
  * Recording is off on both gateways so the number is masking's own cost.
  */
@@ -14,7 +15,7 @@ import { directPath, startNodePipe, startPortcullis } from './lib/paths.mjs';
 import { runPgbench } from './lib/measure.mjs';
 import { cleanEnv, cpuSeconds, killTracked, run, runOk } from './lib/proc.mjs';
 
-const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '3' }, strategy: { type: 'string', default: 'partial' }, 'pgbench-seconds': { type: 'string', default: '6' } } });
+const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '3' }, strategy: { type: 'string', default: 'partial' }, 'pgbench-seconds': { type: 'string', default: '6' }, 'pgbench-rounds': { type: 'string', default: '5' } } });
 const rows = Number(args.rows);
 const rounds = Number(args.rounds);
 const SQL = 'SELECT * FROM people';
@@ -69,20 +70,30 @@ try {
   await runOk('pgbench', ['-i', '-q', '-s', '1'], { env: cleanEnv(paths[0].env) });
   const pipe = await startNodePipe(pg);
   const bench = [pipe, paths[1], paths[2]];
-  const tps = new Map(bench.map((p) => [p.id, []]));
+  const runs = new Map(bench.map((p) => [p.id, []]));
   const workload = { mode: 'simple', clients: 8, script: 'select-only' };
-  for (let r = 0; r < rounds; r++) {
-    for (const p of bench) {
+  const pgRounds = Number(args['pgbench-rounds']);
+  // Warm-up (JIT, the analyzer cache), then rounds in a rotating order: each round's ratios
+  // compare runs seconds apart, which cancels the slow drifts in load this machine has.
+  for (const p of bench) await runPgbench(p, workload, 1);
+  for (let r = 0; r < pgRounds; r++) {
+    for (let i = 0; i < bench.length; i++) {
+      const p = bench[(i + r) % bench.length];
       const out = await runPgbench(p, workload, Number(args['pgbench-seconds']));
       if (!out.ok) throw new Error(`${p.label}: ${out.error}`);
-      tps.get(p.id).push(out.tps);
+      runs.get(p.id)[r] = out;
     }
   }
-  const pipeTps = median(tps.get(pipe.id));
-  console.log(`\n## pgbench -S, -M simple, 8 clients, masking rules configured, ${rounds} rounds, medians\n`);
-  console.log('| path | TPS | × Node pipe |');
-  console.log('|---|--:|--:|');
-  for (const p of bench) console.log(`| ${p.label} | ${Math.round(median(tps.get(p.id))).toLocaleString('en')} | ${(median(tps.get(p.id)) / pipeTps).toFixed(2)} |`);
+  const base = runs.get(pipe.id);
+  console.log(`\n## pgbench -S, -M simple, 8 clients, masking rules configured, ${pgRounds} rounds, medians\n`);
+  console.log('| path | TPS | × Node pipe (median of per-round ratios) | per round | proxy CPU (µs/tx) |');
+  console.log('|---|--:|--:|---|--:|');
+  for (const p of bench) {
+    const xs = runs.get(p.id);
+    const ratios = xs.map((x, i) => x.tps / base[i].tps);
+    const cpu = xs.every((x) => x.cpuUsPerTx !== undefined) ? median(xs.map((x) => x.cpuUsPerTx)).toFixed(1) : '–';
+    console.log(`| ${p.label} | ${Math.round(median(xs.map((x) => x.tps))).toLocaleString('en')} | ${median(ratios).toFixed(2)} | ${ratios.map((x) => x.toFixed(2)).join(', ')} | ${cpu} |`);
+  }
   console.log('\nTarget (issue 5): with masking rules configured ≥ 0.90 × the Node pipe.');
   await pipe.stop();
   for (const p of paths) await p.stop();

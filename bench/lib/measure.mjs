@@ -29,9 +29,11 @@ export async function runPgbench(path, workload, seconds) {
   if (workload.script === 'select-only') args.push('-S');
   const cpu0 = cpuSeconds(path.pid);
   const main0 = cpuSeconds(path.pid, { mainThread: true });
+  const sys0 = cpuSeconds(path.pid, { part: 'system' });
   const r = await run('pgbench', args, { env: cleanEnv(path.env) });
   const cpu1 = cpuSeconds(path.pid);
   const main1 = cpuSeconds(path.pid, { mainThread: true });
+  const sys1 = cpuSeconds(path.pid, { part: 'system' });
   const p = parsePgbench(r.stdout);
   if (r.code !== 0 || p.tps === undefined || p.failed > 0) {
     const why = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' | ');
@@ -39,12 +41,14 @@ export async function runPgbench(path, workload, seconds) {
   }
   const cpu = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
   const main = main0 !== undefined && main1 !== undefined ? main1 - main0 : undefined;
+  const sys = sys0 !== undefined && sys1 !== undefined ? sys1 - sys0 : undefined;
   return {
     ok: true,
     ...p,
     cpuSeconds: cpu,
     cpuUsPerTx: cpu !== undefined && p.transactions ? (cpu / p.transactions) * 1e6 : undefined,
     mainCpuUsPerTx: main !== undefined && p.transactions ? (main / p.transactions) * 1e6 : undefined,
+    sysCpuUsPerTx: sys !== undefined && p.transactions ? (sys / p.transactions) * 1e6 : undefined,
   };
 }
 

@@ -62,14 +62,16 @@ const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).s
  * /proc/PID/stat, in clock ticks). The command name in field 2 may contain spaces, so fields
  * are counted from the closing parenthesis.
  */
-export function cpuSeconds(pid, { mainThread = false } = {}) {
+export function cpuSeconds(pid, { mainThread = false, part = 'all' } = {}) {
   if (pid === undefined) return undefined;
   try {
     // A process's main thread is the task whose id is the pid: the one that relays every byte.
     const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // rest[0] is field 3 (state); utime is field 14 → rest[11], stime field 15 → rest[12].
-    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+    // `part` splits user from kernel time: on loopback most of a relay's cost is the kernel's send path.
+    const ticks = part === 'user' ? Number(rest[11]) : part === 'system' ? Number(rest[12]) : Number(rest[11]) + Number(rest[12]);
+    return ticks / CLK_TCK;
   } catch {
     return undefined;
   }

@@ -68,6 +68,12 @@ export interface QueryRequest {
   /** Rows to return at most; the connector stops reading (and sets `truncated`) past it. */
   readonly maxRows: number;
   readonly timeoutMs?: number | undefined;
+  /**
+   * Run it in a read-only transaction: it was allowed as a plain read, and a function or view
+   * that writes must fail in the database rather than write. Connectors that have no such mode
+   * (Snowflake) ignore it; docs/security-model.md says so.
+   */
+  readonly readOnly?: boolean | undefined;
   /** As for the wire path: `portcullis:<subject>` so the database's own logs can attribute. */
   readonly applicationName: string;
   /** Abort the statement upstream (the caller went away). */

@@ -145,6 +145,7 @@ export class PipelineSession {
   readonly #analysis: AnalysisSession;
   readonly #release: () => void;
   #closed = false;
+  #readOnly: boolean | undefined;
   /** Set by a frontend that can end this session on request (the console's end-session). */
   terminate: ((reason: string) => void) | undefined;
 
@@ -165,6 +166,16 @@ export class PipelineSession {
   get tracksExecutions(): boolean {
     // Approvals too: a statement with bind parameters is reviewed at each Execute, with its values.
     return this.#stages.record !== undefined || this.#stages.approve !== undefined || this.#stages.limits?.hasRateLimits === true || this.#stages.policyHasLimits === true;
+  }
+
+  /**
+   * Whether policy lets nothing but plain reads through for this session, not even with an
+   * approval: the pgwire frontend then opens its upstream session read-only, so PostgreSQL
+   * itself refuses a function or view that writes. Asked once per session.
+   */
+  get readOnly(): boolean {
+    this.#readOnly ??= this.#stages.decide.readsOnly?.(this.principal, this.client, this.connection) === true;
+    return this.#readOnly;
   }
 
   /** Whether bind parameters are wanted (for the record). */
@@ -304,7 +315,7 @@ export class PipelineSession {
     }
     let upstream: RowStream;
     try {
-      upstream = await openRowStream(connector, this.#queryRequest(req, d));
+      upstream = await openRowStream(connector, this.#queryRequest(req, d, verdict.analysis));
     } catch (e) {
       const err = e as { sqlstate?: string; message?: string };
       sink?.error(err.sqlstate ?? 'XX000', err.message ?? 'statement failed');
@@ -324,8 +335,10 @@ export class PipelineSession {
   }
 
   /** What the connector runs for an allowed statement: within the decision's limits, labelled with who and where. */
-  #queryRequest(req: { sql: string; params?: readonly (string | null)[] | undefined; maxRows: number; signal?: AbortSignal | undefined; requestId?: string | undefined }, d: AllowDecision): QueryRequest {
+  #queryRequest(req: { sql: string; params?: readonly (string | null)[] | undefined; maxRows: number; signal?: AbortSignal | undefined; requestId?: string | undefined }, d: AllowDecision, analysis: Analysis): QueryRequest {
+    const readOnly = this.readOnly || this.#stages.decide.runsReadOnly?.({ principal: this.principal, client: this.client, connection: this.connection, analysis, params: req.params }) === true;
     return {
+      readOnly,
       sql: req.sql,
       params: req.params,
       maxRows: d.maxRows === undefined ? req.maxRows : Math.min(d.maxRows, req.maxRows),

@@ -45,6 +45,17 @@ export interface DecisionInput {
 /** decide: facts plus who to allow/deny/review. Synchronous and pure. */
 export interface DecideStage {
   decide(input: DecisionInput): Decision;
+  /**
+   * Whether the database should run this allowed statement read-only: it was let through as a
+   * plain read, and the same statement would not have been let through as a write. PostgreSQL
+   * then refuses a function or view that writes, which the analyzer cannot see into.
+   */
+  runsReadOnly?(input: DecisionInput): boolean;
+  /**
+   * Whether nothing but plain reads can ever be allowed for this principal, client and
+   * connection (not even with an approval): a wire session can then be read-only throughout.
+   */
+  readsOnly?(principal: Principal, client: ClientInfo, connection: string): boolean;
 }
 
 /** Receives one statement's result as the client receives it (already masked). */

@@ -1,4 +1,5 @@
-import type { Analysis, StatementFacts } from '../analysis/facts.js';
+import { INFORMATIONAL_RISKS, type Analysis, type RiskFlag, type StatementFacts } from '../analysis/facts.js';
+import type { ClientInfo, Principal } from '../pipeline/principal.js';
 import type { AllowDecision, Decision, DenyDecision, ReviewDecision } from '../pipeline/decision.js';
 import type { DecideStage, DecisionInput } from '../pipeline/stages.js';
 import { compileRule, type CompiledRule } from './compile.js';
@@ -9,6 +10,8 @@ export interface PolicyEngine extends DecideStage {
   /** The decision plus which statement and rule decided, for `policy explain` and the audit log. */
   explain(input: DecisionInput): PolicyExplanation;
   readonly rules: readonly CompiledRule[];
+  runsReadOnly(input: DecisionInput): boolean;
+  readsOnly(principal: Principal, client: ClientInfo, connection: string): boolean;
 }
 
 export interface PolicyExplanation {
@@ -18,6 +21,8 @@ export interface PolicyExplanation {
 }
 
 const AUDIT_RULE = 'preset:audit-only';
+/** A table name no narrow glob matches: "some table the analyzer cannot see". */
+const UNSEEN_TABLE = '(a table a function or view may write)';
 const EMPTY_STATEMENT: StatementFacts = Object.freeze({ kind: 'read', tag: 'EMPTY', reads: [], writes: [], functions: [], risks: [] });
 
 /**
@@ -73,7 +78,56 @@ export function createPolicyEngine(policy: PolicyConfig | unknown): PolicyEngine
     return explain(input).decision;
   };
 
-  return { decide, explain, rules };
+  const readsOnly = (principal: Principal, client: ClientInfo, connection: string): boolean => {
+    // audit-only runs everything; it must not change what the database does.
+    if (audit) return false;
+    for (const r of rules) {
+      if (!r.who(principal, client, connection)) continue;
+      if (r.action === 'deny') {
+        // A deny with no conditions ends the list for this principal: nothing after it applies.
+        if (unconditional(r)) return true;
+        continue;
+      }
+      // A person may approve whatever a review rule holds, risky reads (nextval) included.
+      if (r.action === 'review') return false;
+      if (!allowsOnlyPlainReads(r)) return false;
+    }
+    return true;
+  };
+
+  const runsReadOnly = (input: DecisionInput): boolean => {
+    if (audit) return false;
+    const statements = input.analysis.statements;
+    if (statements.length === 0 || !statements.every(plainRead)) return false;
+    // Would the same statement pass as a write to the tables it reads and to one the analyzer
+    // cannot name (where a function may write)? Then the principal may write anywhere anyway,
+    // and a writing function is within what policy grants.
+    const asWrite = statements.map((s): StatementFacts => ({ ...s, kind: 'write', writes: [...s.reads, UNSEEN_TABLE] }));
+    const d = decide({ ...input, analysis: { ...input.analysis, kind: 'write', writes: [...input.analysis.reads, UNSEEN_TABLE], statements: asWrite } });
+    return d.action !== 'allow';
+  };
+
+  return { decide, explain, rules, readsOnly, runsReadOnly };
+}
+
+function unconditional(r: CompiledRule): boolean {
+  const w = r.config.what;
+  return w === undefined || Object.values(w).every((v) => v === undefined);
+}
+
+/** A read with no risk the analyzer flags: what the presets call a read (kind read, nothing risky). */
+function plainRead(s: StatementFacts): boolean {
+  if (s.kind !== 'read' && s.kind !== 'tcl' && s.kind !== 'session') return false;
+  for (const r of s.risks) if (!INFORMATIONAL_RISKS.has(r)) return false;
+  return true;
+}
+
+/** An allow rule that can match nothing but plain reads: only read-like kinds, and no risk tolerated. */
+function allowsOnlyPlainReads(r: CompiledRule): boolean {
+  const kinds = r.config.what?.kinds;
+  if (kinds === undefined || !kinds.every((k) => k === 'read' || k === 'tcl' || k === 'session')) return false;
+  const risks = r.config.what?.risks;
+  return risks === undefined || risks.every((x) => INFORMATIONAL_RISKS.has(x as RiskFlag));
 }
 
 /** A message with no statements (empty query) is decided as what the analysis says it is. */

@@ -145,3 +145,33 @@ test('decide() answers exactly what explain() does, for every corpus statement u
     }
   }
 });
+
+test('readsOnly: a session is read-only when no rule can let anything but a plain read through, approvals included', () => {
+  const readsOnly = (policy: unknown, who = alice, connection = 'main') => createPolicyEngine(policy).readsOnly(who, client, connection);
+  assert.equal(readsOnly({ preset: 'read-only' }), true);
+  assert.equal(readsOnly(issuePolicy), true, 'an allow of reads with a row cap, and a deny of exports');
+  assert.equal(readsOnly({ preset: 'read-write-with-review' }), false, 'a person may approve a write');
+  assert.equal(readsOnly({ preset: 'audit-only' }), false, 'audit-only must not change what runs');
+  assert.equal(readsOnly({ rules: [] }), true, 'nothing is allowed at all');
+  // Rules for other principals do not count; an unconditional deny ends the list.
+  const etlWrites = { preset: 'read-only', rules: [{ name: 'etl', who: { groups: ['etl'] }, what: { kinds: ['write'] }, action: 'allow' }] };
+  assert.equal(readsOnly(etlWrites), true);
+  assert.equal(readsOnly(etlWrites, bob), false);
+  assert.equal(readsOnly({ rules: [{ name: 'stop', action: 'deny' }, { name: 'late', what: { kinds: ['write'] }, action: 'allow' }] }), true);
+  // An allow with no kinds allows every kind; one that tolerates a risk may allow nextval or COPY FROM.
+  assert.equal(readsOnly({ rules: [{ name: 'any', what: { tables: ['public.*'] }, action: 'allow' }] }), false);
+  assert.equal(readsOnly({ rules: [{ name: 'seq', what: { kinds: ['read'], risks: ['side-effect-function'] }, action: 'allow' }] }), false);
+  assert.equal(readsOnly({ rules: [{ name: 'held', what: { kinds: ['read'], tables: ['x'] }, action: 'review' }] }), false);
+});
+
+test('runsReadOnly: a plain read runs read-only unless the same statement would pass as a write to any table', () => {
+  const runs = (policy: unknown, sql: string, who = alice) => createPolicyEngine(policy).runsReadOnly({ principal: who, client, connection: 'main', analysis: analyzer.analyze(sql) });
+  assert.equal(runs({ preset: 'read-write-with-review' }, 'SELECT report_total()'), true);
+  assert.equal(runs({ preset: 'read-only' }, 'SELECT * FROM t'), true);
+  assert.equal(runs({ preset: 'audit-only' }, 'SELECT * FROM t'), false);
+  assert.equal(runs({ preset: 'read-write-with-review' }, "SELECT nextval('s')"), false, 'not a plain read: it writes by design');
+  assert.equal(runs({ preset: 'read-write-with-review' }, 'DELETE FROM t WHERE id = 1'), false);
+  const writers = { preset: 'read-write-with-review', rules: [{ name: 'w', who: { groups: ['etl'] }, what: { kinds: ['read', 'write'], tables: ['victims'] }, action: 'allow' }, { name: 'all', who: { groups: ['dba'] }, what: { kinds: ['read', 'write'] }, action: 'allow' }] };
+  assert.equal(runs(writers, 'SELECT f() FROM victims', bob), true, 'may write victims only: a function may write elsewhere');
+  assert.equal(runs(writers, 'SELECT f()', { ...bob, groups: ['dba'] }), false, 'may write anything anyway');
+});

@@ -7,6 +7,7 @@ import { parseErrorFields } from '../../codecs/pgwire/error-fields.js';
 import { rowCountOfTag, StatementError } from '../postgres/statement-error.js';
 
 const ROLLBACK = new MessageWriter(16).begin(Fe.Query).cstring('ROLLBACK').end().take();
+const BEGIN_READ_ONLY = new MessageWriter(32).begin(Fe.Query).cstring('BEGIN READ ONLY').end().take();
 const IDLE = 0x49; // ReadyForQuery 'I'
 
 /**
@@ -29,6 +30,9 @@ export async function queryPglite(db: PGlite, req: QueryRequest): Promise<QueryR
   if (req.sql.includes('\0') || req.params?.some((p) => p?.includes('\0'))) {
     throw new StatementError('22021', 'invalid byte sequence for encoding "UTF8": 0x00');
   }
+  // Read-only in the statement's own transaction block: the backend is shared, so no setting
+  // may outlive this request. The ROLLBACK below ends the block.
+  if (req.readOnly === true) await run(db, BEGIN_READ_ONLY);
   const out = await run(db, extendedQuery(req.sql, req.params ?? [], req.maxRows + 1));
   const r = collect(out, req.maxRows);
   if (r.status !== IDLE) {

@@ -106,10 +106,11 @@ export class DriverPool {
     };
     let first: { rows: (string | null)[][]; result: pg.QueryResult };
     try {
-      await client.query(
-        req.timeoutMs === undefined ? 'SELECT set_config($1, $2, false)' : 'SELECT set_config($1, $2, false), set_config($3, $4, false)',
-        req.timeoutMs === undefined ? ['application_name', req.applicationName] : ['application_name', req.applicationName, 'statement_timeout', String(Math.max(1, Math.round(req.timeoutMs)))],
-      );
+      const settings = ['application_name', req.applicationName];
+      if (req.timeoutMs !== undefined) settings.push('statement_timeout', String(Math.max(1, Math.round(req.timeoutMs))));
+      // The statement below runs in its own implicit transaction, which this makes read-only.
+      if (req.readOnly === true) settings.push('default_transaction_read_only', 'on');
+      await client.query(`SELECT ${settings.filter((_, i) => i % 2 === 0).map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ')}`, settings);
       client.on('notice', onNotice);
       req.signal?.addEventListener('abort', onAbort, { once: true });
       cursor = client.query(new Cursor(req.sql, req.params ? [...req.params] : undefined, { rowMode: 'array', types: TEXT_TYPES }));

@@ -184,9 +184,14 @@ export class PgwireServer {
       session = o.pipeline.openSession(principal, client, dbName);
       // The catalog must be in hand before the first result, or lineage would be blind.
       const masking = o.masking ? await WireMasking.open(o.masking, connector, principal.groups) : undefined;
+      const parameters = forwardableParameters(params);
+      // Policy lets only plain reads through for this principal: PostgreSQL then refuses what
+      // the analyzer cannot see into (a function or view that writes). A startup setting is
+      // what RESET ALL and DISCARD ALL return to; turning it off is session tampering, refused.
+      if (session.readOnly) parameters.set('default_transaction_read_only', 'on');
       upstream = await connector.openWire({
         applicationName: applicationNameFor(principal.subject, client.applicationName),
-        parameters: forwardableParameters(params),
+        parameters,
       });
       clearTimeout(timer);
 
