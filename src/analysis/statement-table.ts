@@ -30,6 +30,8 @@ const TRANSACTION_TAGS: Readonly<Record<string, string>> = {
   TRANS_STMT_ROLLBACK_PREPARED: 'ROLLBACK PREPARED',
 };
 
+const PREPARED_OUTCOMES: ReadonlySet<string> = new Set(['TRANS_STMT_COMMIT_PREPARED', 'TRANS_STMT_ROLLBACK_PREPARED']);
+
 export const STATEMENT_NODES: Readonly<Record<string, StatementNode>> = {
   SelectStmt: { kind: (b) => (isObj(b['intoClause']) ? 'ddl' : 'read'), tag: (b) => (isObj(b['intoClause']) ? 'SELECT INTO' : 'SELECT') },
   InsertStmt: { kind: 'write', tag: 'INSERT' },
@@ -50,7 +52,13 @@ export const STATEMENT_NODES: Readonly<Record<string, StatementNode>> = {
   DeclareCursorStmt: { kind: 'read', tag: 'DECLARE CURSOR' },
   FetchStmt: { kind: 'read', tag: (b) => (b['ismove'] === true ? 'MOVE' : 'FETCH') },
   ClosePortalStmt: { kind: 'session', tag: 'CLOSE CURSOR' },
-  TransactionStmt: { kind: 'tcl', tag: (b) => TRANSACTION_TAGS[str(b['kind']) ?? ''] ?? 'TRANSACTION' },
+  // COMMIT/ROLLBACK PREPARED finish a prepared transaction by its name, any session's that ran
+  // as the same database role (every principal, behind the gateway's credential): they make its
+  // writes happen or discard them, so they are writes, not transaction control of one's own.
+  TransactionStmt: {
+    kind: (b) => (PREPARED_OUTCOMES.has(str(b['kind']) ?? '') ? 'write' : 'tcl'),
+    tag: (b) => TRANSACTION_TAGS[str(b['kind']) ?? ''] ?? 'TRANSACTION',
+  },
   ConstraintsSetStmt: { kind: 'tcl', tag: 'SET CONSTRAINTS' },
   VariableSetStmt: { kind: 'session', tag: (b) => (str(b['kind'])?.startsWith('VAR_RESET') ? 'RESET' : 'SET') },
   VariableShowStmt: { kind: 'session', tag: 'SHOW' },

@@ -268,13 +268,18 @@ export class TreeWalker {
    * a real column with such a name is flagged too (fail closed).
    */
   #attributeCalls(node: Obj): void {
-    const names = Array.isArray(node['indirection']) ? node['indirection'] : Array.isArray(node['fields']) ? node['fields'].slice(1) : [];
+    const selected = Array.isArray(node['indirection']);
+    const names = selected ? (node['indirection'] as unknown[]) : Array.isArray(node['fields']) ? node['fields'].slice(1) : [];
     for (const n of names) {
       const name = stringNode(n);
       if (name === undefined) continue;
+      const c = this.#c;
+      // `(expr).name` is a field or a call of name(expr); without a catalog it is both, so a
+      // `functions:` rule sees it (deny catches it; an allow listing functions must list it).
+      // `t.col` in a plain column reference is left alone: that spelling is everyday SQL.
+      if (selected) c.functions.add(name);
       const risks = functionRisks(name, name);
       if (risks === undefined) continue;
-      const c = this.#c;
       c.functions.add(name);
       c.literalSensitive = true;
       for (const r of risks) c.risks.add(r);

@@ -39,7 +39,8 @@ before(async () => {
                  CREATE SEQUENCE seq;
                  SELECT lo_create(424242);
                  CREATE FUNCTION report_total() RETURNS bigint LANGUAGE sql AS $$DELETE FROM victims WHERE id = 30 RETURNING id$$;
-                 CREATE VIEW totals AS SELECT report_total() AS total;`);
+                 CREATE VIEW totals AS SELECT report_total() AS total;
+                 CREATE FUNCTION owner_of(accounts) RETURNS text LANGUAGE sql AS $$SELECT $1.owner$$;`);
   direct = new pg.Client({ connectionString: db.url() });
   await direct.connect();
   gw = await startTestGateway(db, { keys: KEYS, policy: READ_ONLY });
@@ -551,6 +552,8 @@ describe('a user-defined function that writes, called from what the analyzer rea
         await c.query('ROLLBACK').catch(() => undefined);
       }
       assert.equal(await sqlstate(c.query('SELECT report_total()')), '25006', 'still read-only');
+      // Finishing a prepared transaction (anyone's, behind the shared role) makes its writes happen.
+      for (const sql of ["COMMIT PREPARED 'someone-elses'", "ROLLBACK PREPARED 'someone-elses'"]) assert.equal(await sqlstate(c.query(sql)), '42501', sql);
       // Plain reads are untouched, row caps included.
       assert.equal((await c.query('SELECT id FROM accounts ORDER BY id')).rows.length, 2);
     } finally {
@@ -570,6 +573,7 @@ describe('a user-defined function that writes, called from what the analyzer rea
           rules: [
             { name: 'writers-victims', who: { groups: ['writers'] }, what: { kinds: ['read', 'write'], tables: ['victims'] }, action: 'allow' },
             { name: 'dba-writes', who: { groups: ['dba'] }, what: { kinds: ['read', 'write'] }, action: 'allow' },
+            { name: 'no-owner-lookups', what: { functions: ['owner_of'] }, action: 'deny', reason: 'owner lookups are not for agents' },
           ],
         },
       });
@@ -600,6 +604,22 @@ describe('a user-defined function that writes, called from what the analyzer rea
       assert.equal(Number(await victims()), Number(before) - 1);
       // The pooled session is back to read-write for the next caller: nothing leaked.
       assert.equal(await http('dba', 'SELECT report_total()'), 'ran');
+    });
+
+    test('a deny rule on a user function also catches it called in attribute notation, (row).fn', async () => {
+      const c = new pg.Client(gw2.pgConfig('agent'));
+      c.on('error', () => undefined);
+      await c.connect();
+      try {
+        for (const sql of ['SELECT owner_of(a) FROM accounts a', 'SELECT (a).owner_of FROM accounts a', 'SELECT a.owner_of FROM accounts a WHERE false OR (a).owner_of IS NOT NULL', 'SELECT (SELECT (a).owner_of) FROM accounts a']) {
+          const e = await c.query(sql).then(() => undefined, (err: { code?: string; message?: string }) => err);
+          assert.equal(e?.code, '42501', sql);
+          assert.match(e?.message ?? '', /owner lookups/, sql);
+        }
+        assert.equal((await c.query('SELECT count(*) FROM accounts')).rows[0].count, '20', 'plain reads still run');
+      } finally {
+        await c.end();
+      }
     });
 
     test('KNOWN LIMIT: a wire session whose policy lets writes through with an approval stays read-write', async () => {
