@@ -1,3 +1,4 @@
+export { redactUrl } from '../connectors/postgres/connection-url.js';
 import pg from 'pg';
 import type { Secret } from '../config/secret.js';
 
@@ -30,14 +31,3 @@ function withPassword(url: string, password: Secret | undefined): string {
   }
 }
 
-/** postgres://user:secret@host/db → postgres://user@host/db, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    for (const k of [...u.searchParams.keys()]) if (/pass|secret|key/i.test(k)) u.searchParams.set(k, 'redacted');
-    return u.toString();
-  } catch {
-    return 'postgres://(unparseable url)';
-  }
-}

@@ -59,6 +59,14 @@ describe('redactUrl', () => {
     assert.equal(redactUrl('not a url'), 'not a url');
   });
 
+  it('redacts secrets given as query parameters, which libpq accepts', () => {
+    assert.equal(redactUrl('postgres://app@db/x?sslmode=require&password=s3cret'), 'postgres://app@db/x?sslmode=require&password=***');
+    assert.equal(redactUrl('postgres://db/x?sslpassword=k3y&PGPASSWORD=p&sslmode=verify-full'), 'postgres://db/x?sslpassword=***&PGPASSWORD=***&sslmode=verify-full');
+    assert.equal(redactUrl('postgres://u:pw@db/x?api_token=t#frag'), 'postgres://u:***@db/x?api_token=***#frag');
+    assert.equal(redactUrl("host=db password='a b\\'c' user=u"), 'host=db password=*** user=u');
+    assert.equal(redactUrl('host=db password = s3cret dbname=x'), 'host=db password=*** dbname=x');
+  });
+
   it('redacts raw @ and / inside a password (over-redacting rather than leaking)', () => {
     const r = redactUrl('postgres://app:p@ss/w@rd@db/x');
     assert.equal(r, 'postgres://app:***@db/x');

@@ -97,14 +97,21 @@ export function parseConnectionUrl(url: string, password?: Secret): PostgresUrl 
  */
 export function redactUrl(url: string): string {
   const scheme = url.indexOf('://');
-  if (scheme < 0) return url;
+  // Not a URL: maybe libpq's `host=… password=…` form, so secret-named keywords go.
+  if (scheme < 0) return url.replace(SECRET_KEYWORD, (_m, name: string) => `${name}=***`);
   const restStart = scheme + 3;
+  // libpq also takes `?password=…` (and sslpassword); any parameter named like a secret goes.
+  const redacted = url.replace(SECRET_PARAM, (_m, lead: string, name: string) => `${lead}${name}=***`);
   // The last '@' ends the userinfo: a raw '@' or '/' inside a password then lands in the
   // redacted part instead of leaking as "host".
-  const at = url.lastIndexOf('@');
-  if (at < restStart) return url;
-  const userinfo = url.slice(restStart, at);
+  const at = redacted.lastIndexOf('@');
+  if (at < restStart) return redacted;
+  const userinfo = redacted.slice(restStart, at);
   const colon = userinfo.indexOf(':');
-  if (colon < 0) return url;
-  return `${url.slice(0, restStart)}${userinfo.slice(0, colon)}:***${url.slice(at)}`;
+  if (colon < 0) return redacted;
+  return `${redacted.slice(0, restStart)}${userinfo.slice(0, colon)}:***${redacted.slice(at)}`;
 }
+
+/** A query parameter whose name says it holds a secret, up to the next `&` or `#`. */
+const SECRET_KEYWORD = /\b(\w*(?:pass|secret|key|token)\w*)\s*=\s*(?:'(?:[^'\\]|\\.)*'?|\S+)/gi;
+const SECRET_PARAM = /([?&])([^=&#]*(?:pass|secret|key|token)[^=&#]*)=[^&#]*/gi;
