@@ -54,17 +54,20 @@ async function startTarget(): Promise<Target> {
     ${PEOPLE.map((p) => `INSERT INTO customers VALUES (${p.id}, '${p.name}', '${p.email}', '${p.ssn}', ${p.salary}, '1990-01-0${p.id}');`).join('\n')}
     CREATE TABLE secrets (id int, payload text);
     CREATE TABLE ledger (id serial PRIMARY KEY, note text);
+    CREATE TABLE capped (id int);
+    INSERT INTO capped SELECT generate_series(1, 5);
   `);
   const idp = await startIdp();
   const logger = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _e, cb) => (logLines.push(chunk.toString()), cb()) }));
   const gw = await startTestGateway(db, {
     http: true,
     logger,
-    keys: { agent: ['agents'], other: ['agents'], dba: ['dba'] },
+    keys: { agent: ['agents'], other: ['agents'], dba: ['dba'], capper: ['cappers'] },
     identities: { oidc: [{ issuer: idp.issuer, audience: AUDIENCE, groups_claim: 'groups', allow_http: true }] },
     policy: {
       rules: [
         { name: 'no-secrets', what: { tables: ['secrets', '*.secrets'] }, action: 'deny', reason: 'the secrets table is off limits for agents' },
+        { name: 'cappers-capped', who: { groups: ['cappers'] }, what: { kinds: ['read'] }, action: 'allow', max_rows: 2 },
         { name: 'agents-read', who: { groups: ['agents', 'analysts'] }, what: { kinds: ['read'] }, action: 'allow' },
         { name: 'ledger-held', who: { groups: ['agents'] }, what: { kinds: ['write'], tables: ['ledger'] }, action: 'review', reason: 'ledger writes need a DBA', review: { approvers: ['dba'], mode: 'hold', timeout: '30s' } },
       ],
@@ -455,6 +458,24 @@ describe('SQL API v2 with fetch', () => {
     assert.equal(again.status, 200);
     const other = await fetch(`${t.url}/api/v2/statements/${body.statementHandle}`, { headers: { authorization: `Bearer ${t.gw.keys.other}` } });
     assert.equal(other.status, 404);
+  });
+
+  test('a result cut by a policy row limit says so in the message, and in the driver protocol too', async () => {
+    const res = await post({ statement: 'SELECT id FROM capped ORDER BY id', database: 'main' }, t.gw.keys.capper!);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as any;
+    assert.deepEqual(body.data, [['1'], ['2']]);
+    assert.equal(body.code, '090001');
+    assert.match(body.message, /cut to 2 rows by Portcullis policy rule "cappers-capped" \(max_rows\)/);
+    const whole = (await (await post({ statement: 'SELECT id FROM capped', database: 'main' })).json()) as any;
+    assert.equal(whole.message, 'Statement executed successfully.');
+    assert.equal(whole.data.length, 5);
+    const c = await open({ key: t.gw.keys.capper! });
+    try {
+      assert.deepEqual((await exec(c, 'SELECT id FROM capped ORDER BY id')).rows.map((r) => r.id), [1, 2]);
+    } finally {
+      await close(c);
+    }
   });
 
   test('a denial is 422 with 42501, the rule and the handle', async () => {

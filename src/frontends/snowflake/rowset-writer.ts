@@ -95,10 +95,10 @@ export function driverRowsetOut(res: ServerResponse, ctx: DriverResultContext): 
       res.write(`{"data":${JSON.stringify(head).slice(0, -1)},"rowset":[`);
     },
     rows: (batch) => rows.rows(batch),
-    end({ returned, statementTypeId, failure }) {
+    end({ returned, statementTypeId, failure, truncated }) {
       const tail = failure
         ? `],"total":${returned},"returned":${returned},"statementTypeId":${statementTypeId},"sqlState":${JSON.stringify(failure.sqlState)},"errorCode":${JSON.stringify(failure.code)}},"code":${JSON.stringify(failure.code)},"message":${JSON.stringify(failure.message)},"success":false}`
-        : `],"total":${returned},"returned":${returned},"statementTypeId":${statementTypeId}},"code":null,"message":null,"success":true}`;
+        : `],"total":${returned},"returned":${returned},"statementTypeId":${statementTypeId}},"code":null,"message":${truncated === undefined ? 'null' : JSON.stringify(truncated)},"success":true}`;
       res.end(tail);
     },
   };
@@ -130,9 +130,9 @@ export function sqlApiRowsetOut(res: ServerResponse, ctx: SqlApiResultContext): 
       for (const r of batch) bytes += r.length;
       await rows.rows(batch);
     },
-    end({ returned, failure }) {
+    end({ returned, failure, truncated }) {
       const meta = { numRows: returned, format: 'jsonv2', rowType: rowtype, partitionInfo: [{ rowCount: returned, uncompressedSize: bytes }] };
-      const status = failure ? { code: failure.code, sqlState: failure.sqlState, message: failure.message } : { code: SF.SQL_API_SUCCESS, sqlState: '00000', message: 'Statement executed successfully.' };
+      const status = failure ? { code: failure.code, sqlState: failure.sqlState, message: failure.message } : { code: SF.SQL_API_SUCCESS, sqlState: '00000', message: truncated ?? 'Statement executed successfully.' };
       res.end(`],"resultSetMetaData":${JSON.stringify(meta)},"code":${JSON.stringify(status.code)},"sqlState":${JSON.stringify(status.sqlState)},"message":${JSON.stringify(status.message)}}`);
     },
   };

@@ -32,7 +32,8 @@ export interface RowsetOut {
   begin(columns: EncodedColumns): void;
   /** Resolves once the rows are handed to the socket (after 'drain' when it was full); rejects when the client went away. */
   rows(batch: readonly string[]): Promise<void>;
-  end(summary: { readonly returned: number; readonly statementTypeId: number; readonly failure?: SnowflakeFailure | undefined }): void;
+  /** `truncated`: a row limit cut the result; it says so in the envelope's message. */
+  end(summary: { readonly returned: number; readonly statementTypeId: number; readonly failure?: SnowflakeFailure | undefined; readonly truncated?: string | undefined }): void;
 }
 
 /** What a fetch of the query's result finds. */
@@ -68,6 +69,8 @@ export class SnowflakeQuery {
   #bufferBytes = 0;
   #exhausted = false;
   #outcome: StreamOutcome | undefined;
+  /** The policy rule whose max_rows bounds this result, when one does. */
+  #limitRule: string | undefined;
   #streamFailure: SnowflakeFailure | undefined;
   #inflight: Promise<void> | undefined;
   #consumer = false;
@@ -179,7 +182,9 @@ export class SnowflakeQuery {
         }
       }
       const failure = this.#streamFailure ?? this.#failure;
-      out.end({ returned, statementTypeId: statementTypeId(this.#outcome?.command ?? 'SELECT'), failure });
+      // An agent reading a cut result as complete would draw wrong conclusions: say so, as pgwire's NOTICE does.
+      const truncated = failure === undefined && this.#outcome?.truncated === true ? truncationMessage(returned, this.#limitRule) : undefined;
+      out.end({ returned, statementTypeId: statementTypeId(this.#outcome?.command ?? 'SELECT'), failure, truncated });
     } catch (e) {
       // The client went away mid-result: the upstream statement must not run on for nobody.
       this.#dropped = true;
@@ -228,6 +233,7 @@ export class SnowflakeQuery {
     }
     const d = verdict.decision;
     if (d.action === 'deny') return void this.#fail(deniedFailure(d));
+    if (d.action === 'allow' && d.maxRows !== undefined && d.maxRows <= maxRows) this.#limitRule = d.rule;
     if (d.action !== 'allow' || rows === undefined) {
       return void this.#fail(deniedFailure({ action: 'deny', rule: d.rule, code: 'ERR_APPROVAL_REQUIRED', reason: 'the statement was not admitted' }));
     }
@@ -306,4 +312,9 @@ function describedWithoutColumns(): MaskedRowStream {
     outcome: () => ({ rowCount: 0, command: 'DESCRIBE', truncated: false, notices: [] }),
     close: async () => {},
   };
+}
+
+function truncationMessage(returned: number, rule: string | undefined): string {
+  const by = rule === undefined ? "the gateway's row limit for this listener" : `Portcullis policy rule "${rule}" (max_rows)`;
+  return `Statement executed successfully. The result was cut to ${returned} rows by ${by}; narrow the query (WHERE, LIMIT, aggregates) to see the rest.`;
 }
