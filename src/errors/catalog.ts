@@ -34,7 +34,8 @@ export const ERRORS = {
   ERR_SESSION_EXPIRED: { sqlstate: '08003', http: 401, summary: 'The Snowflake session token is unknown, expired or its session has ended; log in again.' },
   ERR_RESULT_UNAVAILABLE: { sqlstate: '55000', http: 410, summary: 'The query result is no longer kept (too large to keep once delivered, or past its retention); run the statement again.' },
   ERR_STATEMENT_EXISTS: { sqlstate: '42P05', http: 409, summary: 'A prepared statement of that name already exists on this connection; Close it before parsing the name again.' },
-  ERR_PROTOCOL_SEQUENCE: { sqlstate: '08P01', http: 400, summary: 'The client sent a message the gateway cannot follow at that point of the extended protocol (a Query inside an unsynced batch, an Execute of a portal it never saw bound).' },
+  ERR_PROTOCOL_SEQUENCE: { sqlstate: '08P01', http: 400, summary: 'The client sent a message the gateway cannot follow at that point of the extended protocol (a Query inside an unsynced batch, an Execute of a portal it never saw bound, a Parse after a statement in the same batch that may have changed how the server reads SQL).' },
+  ERR_SQL_READING_CHANGED: { sqlstate: '0A000', http: 400, summary: 'The session switched client_encoding to a multi-byte encoding other than UTF-8, or standard_conforming_strings off (the server would then read SQL differently from the analyzer), or asked a masked COPY for such an encoding: the session was ended.' },
   ERR_INTERNAL: { sqlstate: 'XX000', http: 500, summary: 'An internal error occurred; details are in the gateway log.' },
 } as const satisfies Record<string, { sqlstate: string; http: number; summary: string }>;
 

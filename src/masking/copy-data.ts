@@ -12,6 +12,12 @@ export interface CopyFormat {
   readonly null: string;
   readonly quote: string;
   readonly escape: string;
+  /**
+   * COPY's ENCODING option, when given. Fields are split as UTF-8: in a multi-byte encoding
+   * such as SJIS a character's second byte can be a delimiter, quote or backslash, so such
+   * output cannot be masked field by field (the wire relay refuses it).
+   */
+  readonly encoding?: string | undefined;
 }
 
 export const TEXT_COPY: CopyFormat = { format: 'text', delimiter: '\t', null: '\\N', quote: '"', escape: '"' };
@@ -29,11 +35,12 @@ export function copyFormatOf(stmt: unknown): CopyFormat {
     if (d.defname === 'format') format = v === 'csv' ? 'csv' : v === 'binary' ? 'binary' : 'text';
     else opt.set(d.defname, v);
   }
+  const encoding = opt.get('encoding');
   if (format === 'csv') {
     const quote = opt.get('quote') ?? '"';
-    return { format, delimiter: opt.get('delimiter') ?? ',', null: opt.get('null') ?? '', quote, escape: opt.get('escape') ?? quote };
+    return { format, delimiter: opt.get('delimiter') ?? ',', null: opt.get('null') ?? '', quote, escape: opt.get('escape') ?? quote, encoding };
   }
-  return { format, delimiter: opt.get('delimiter') ?? '\t', null: opt.get('null') ?? '\\N', quote: '"', escape: '"' };
+  return { format, delimiter: opt.get('delimiter') ?? '\t', null: opt.get('null') ?? '\\N', quote: '"', escape: '"', encoding };
 }
 
 const TEXT_UNESCAPE: Readonly<Record<string, string>> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };

@@ -28,6 +28,9 @@ export interface ErrorMaskContext {
 
 const SCHEMA = 0x73; // s
 const TABLE = 0x74; // t
+const COLUMN = 0x63; // c
+const CONSTRAINT = 0x6e; // n
+const DATATYPE = 0x64; // d
 const WHERE = 0x57; // W: context, e.g. a PL/pgSQL line with values
 const REDACTED = '****';
 
@@ -90,9 +93,10 @@ export function maskErrorFields(fields: ErrorFields, scanner: TextScanner, ctx: 
   const detail = whole(fields.detail);
   const hint = whole(fields.hint);
   let other = fields.other;
-  for (const code of [WHERE, INTERNAL_QUERY]) {
+  // RAISE … USING COLUMN/CONSTRAINT/DATATYPE/TABLE/SCHEMA fills these with any text, data included.
+  for (const code of [WHERE, INTERNAL_QUERY, COLUMN, CONSTRAINT, DATATYPE, TABLE, SCHEMA]) {
     const v = other?.get(code);
-    const masked = code === INTERNAL_QUERY && runtime && v !== undefined ? REDACTED : one(v);
+    const masked = code === INTERNAL_QUERY && runtime && v !== undefined ? REDACTED : code === WHERE || code === INTERNAL_QUERY ? one(v) : whole(v);
     if (v !== undefined && masked !== v) {
       if (other === fields.other) other = new Map(other);
       other!.set(code, masked!);

@@ -35,8 +35,14 @@ export interface StatementLineage {
   readonly relations: readonly string[];
   /** DECLARE name CURSOR / PREPARE name: rows fetched or executed later carry these columns. */
   readonly defines?: { readonly kind: 'cursor' | 'prepared'; readonly name: string } | undefined;
-  /** FETCH/MOVE from a cursor or EXECUTE of a prepared statement: look up what it defined. */
+  /** FETCH from a cursor or EXECUTE of a prepared statement: look up what it defined. */
   readonly uses?: { readonly kind: 'cursor' | 'prepared'; readonly name: string } | undefined;
+  /**
+   * CLOSE, DEALLOCATE, DISCARD and the end of a transaction: names of this kind (`all`: both)
+   * may no longer stand for what they were defined as. The whole kind, not just one name: a
+   * function may close or open cursors under any name, and forgetting too much only masks more.
+   */
+  readonly forgets?: 'cursor' | 'prepared' | 'all' | undefined;
 }
 
 /** Deeper nesting than this (views of views of subqueries…) is reported unknown, not followed. */
@@ -531,9 +537,23 @@ export function statementLineage(stmt: unknown, catalog: Catalog): StatementLine
         return { ...r, defines: { kind: 'prepared', name: String(body['name'] ?? '') } };
       }
       case 'FetchStmt':
+        // MOVE returns no rows: counting it as a result set would shift later ones onto its cursor.
+        if (body['ismove'] === true) return { columns: [], exact: true, relations: [] };
         return { ...unknownStatement([]), uses: { kind: 'cursor', name: String(body['portalname'] ?? '') } };
       case 'ExecuteStmt':
         return { ...unknownStatement([]), uses: { kind: 'prepared', name: String(body['name'] ?? '') } };
+      case 'ClosePortalStmt':
+        return { columns: [], exact: true, relations: [], forgets: 'cursor' };
+      case 'DeallocateStmt':
+        return { columns: [], exact: true, relations: [], forgets: 'prepared' };
+      case 'DiscardStmt':
+        return { columns: [], exact: true, relations: [], forgets: 'all' };
+      case 'TransactionStmt': {
+        // Commit and rollback close cursors (WITH HOLD ones survive, and are then unknown: masked).
+        const kind = String(body['kind'] ?? '');
+        const ends = kind !== 'TRANS_STMT_BEGIN' && kind !== 'TRANS_STMT_START' && kind !== 'TRANS_STMT_SAVEPOINT' && kind !== 'TRANS_STMT_RELEASE';
+        return ends ? { columns: [], exact: true, relations: [], forgets: 'cursor' } : { columns: [], exact: true, relations: [] };
+      }
       default:
         if (NO_ROWS.has(type)) return { columns: [], exact: true, relations: [] };
         // CREATE TABLE AS / SELECT INTO write their rows into a table and return none: what they

