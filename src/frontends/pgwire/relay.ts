@@ -541,9 +541,12 @@ export class PgRelay implements Cancellable {
     const client = this.#client;
     return {
       pass: (buf, start, end) => {
+        // A session ended mid-chunk (a FATAL at one message) relays nothing after that message.
+        if (this.#closed) return;
         client.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
       },
       message: (code, buf, start, end) => {
+        if (this.#closed) return TAKEN;
         try {
           switch (code) {
             case Be.ReadyForQuery:
