@@ -15,13 +15,13 @@ import type { AdmitHooks, Admission, PipelineSession } from '../../pipeline/pipe
 import type { AllowDecision, Verdict } from '../../pipeline/decision.js';
 import { denialFields, errorFields } from './wire-errors.js';
 import { clientEncodingAccepted } from './startup-parameters.js';
+import { maySwitchSqlReading, misreadingSetting } from './sql-reading.js';
 import type { Cancellable } from './cancel-keys.js';
 import { limitsOf, truncatedTag, type Limits } from './statement-limits.js';
 import { newExecution, parseDataRow, parseRowDescription, recordableParams, type Execution, type ExecutionKind, type Portal, type Prepared } from './executions.js';
 import { touchesNames, type MaskedStatement, type WireMasking } from './wire-masking.js';
 import type { StatementLineage } from '../../masking/index.js';
 import { isInPlace } from '../../masking/index.js';
-import { PURE_BUILTINS, READING_BUILTINS } from '../../masking/builtin-functions.js';
 
 /**
  * One client session in relay mode: bytes flow client ⇄ upstream through two scanners.
@@ -756,12 +756,7 @@ export class PgRelay implements Cancellable {
     const r = this.#reader.reset(buf, start + 5, end);
     const name = r.cstring();
     const value = r.cstring();
-    const misread =
-      name === 'client_encoding' && !clientEncodingAccepted(value)
-        ? `client_encoding "${value.slice(0, 40)}": in it the server can read a statement's bytes as other statements than Portcullis analyzed; keep client_encoding UTF8`
-        : name === 'standard_conforming_strings' && value !== 'on'
-          ? 'standard_conforming_strings off: the server then reads backslashes in string literals differently from Portcullis; keep it on and write E\'…\' strings for escapes'
-          : undefined;
+    const misread = misreadingSetting(name, value);
     if (misread !== undefined) {
       this.#log.warn({ connection: this.#session.connection, session: this.#session.id, setting: name }, 'the session changed how the server reads SQL; ending it');
       return this.#fatalAtUpstreamMessage(errorFields('ERR_SQL_READING_CHANGED', `the session switched to ${misread}; the session is closed`, 'FATAL'), 'sql-reading-changed');
@@ -962,18 +957,3 @@ export class PgRelay implements Cancellable {
   }
 }
 
-/**
- * Whether running these statements may switch client_encoding or standard_conforming_strings:
- * a SET or set_config of them (session tampering), a DO block or CALL, or a function outside
- * PostgreSQL's built-ins, whose body the analyzer cannot see.
- */
-function maySwitchSqlReading(statements: Verdict['analysis']['statements']): boolean {
-  for (const st of statements) {
-    if (st.tag === 'DO' || st.tag === 'CALL' || st.risks.includes('session-tampering')) return true;
-    for (const f of st.functions) {
-      const name = f.slice(f.lastIndexOf('.') + 1);
-      if (!PURE_BUILTINS.has(name) && !READING_BUILTINS.has(name)) return true;
-    }
-  }
-  return false;
-}
