@@ -32,6 +32,11 @@ const FILE_ACCESS = [
 const SIDE_EFFECT = [
   'nextval',
   'setval',
+  // Index maintenance: PostgreSQL lets these change index pages inside a read-only transaction.
+  'brin_summarize_new_values',
+  'brin_summarize_range',
+  'brin_desummarize_range',
+  'gin_clean_pending_list',
   'pg_terminate_backend',
   'pg_cancel_backend',
   'pg_reload_conf',

@@ -30,7 +30,7 @@ const TRANSACTION_TAGS: Readonly<Record<string, string>> = {
   TRANS_STMT_ROLLBACK_PREPARED: 'ROLLBACK PREPARED',
 };
 
-const PREPARED_OUTCOMES: ReadonlySet<string> = new Set(['TRANS_STMT_COMMIT_PREPARED', 'TRANS_STMT_ROLLBACK_PREPARED']);
+const TWO_PHASE: ReadonlySet<string> = new Set(['TRANS_STMT_PREPARE', 'TRANS_STMT_COMMIT_PREPARED', 'TRANS_STMT_ROLLBACK_PREPARED']);
 
 export const STATEMENT_NODES: Readonly<Record<string, StatementNode>> = {
   SelectStmt: { kind: (b) => (isObj(b['intoClause']) ? 'ddl' : 'read'), tag: (b) => (isObj(b['intoClause']) ? 'SELECT INTO' : 'SELECT') },
@@ -52,11 +52,13 @@ export const STATEMENT_NODES: Readonly<Record<string, StatementNode>> = {
   DeclareCursorStmt: { kind: 'read', tag: 'DECLARE CURSOR' },
   FetchStmt: { kind: 'read', tag: (b) => (b['ismove'] === true ? 'MOVE' : 'FETCH') },
   ClosePortalStmt: { kind: 'session', tag: 'CLOSE CURSOR' },
-  // COMMIT/ROLLBACK PREPARED finish a prepared transaction by its name, any session's that ran
-  // as the same database role (every principal, behind the gateway's credential): they make its
-  // writes happen or discard them, so they are writes, not transaction control of one's own.
+  // Two-phase commit is not transaction control of one's own session. COMMIT/ROLLBACK PREPARED
+  // finish a prepared transaction by its name, any session's that ran as the same database role
+  // (every principal, behind the gateway's credential): they make its writes happen or discard
+  // them. PREPARE TRANSACTION parks one that outlives the session, locks included, even a
+  // read-only one. All three are writes.
   TransactionStmt: {
-    kind: (b) => (PREPARED_OUTCOMES.has(str(b['kind']) ?? '') ? 'write' : 'tcl'),
+    kind: (b) => (TWO_PHASE.has(str(b['kind']) ?? '') ? 'write' : 'tcl'),
     tag: (b) => TRANSACTION_TAGS[str(b['kind']) ?? ''] ?? 'TRANSACTION',
   },
   ConstraintsSetStmt: { kind: 'tcl', tag: 'SET CONSTRAINTS' },

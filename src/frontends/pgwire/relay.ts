@@ -15,7 +15,7 @@ import type { AdmitHooks, Admission, PipelineSession } from '../../pipeline/pipe
 import type { AllowDecision, Verdict } from '../../pipeline/decision.js';
 import { denialFields, errorFields } from './wire-errors.js';
 import { clientEncodingAccepted } from './startup-parameters.js';
-import { maySwitchSqlReading, misreadingSetting } from './sql-reading.js';
+import { endsTransaction, endsTransactionBeforeLast, misreadingSetting, textMayBeMisread } from './sql-reading.js';
 import type { Cancellable } from './cancel-keys.js';
 import { limitsOf, truncatedTag, type Limits } from './statement-limits.js';
 import { newExecution, parseDataRow, parseRowDescription, recordableParams, type Execution, type ExecutionKind, type Portal, type Prepared } from './executions.js';
@@ -118,8 +118,11 @@ export class PgRelay implements Cancellable {
   readonly #parses: { readonly name: string; readonly sync: number }[] = [];
   /** Extended-protocol messages went upstream since the last Sync (a Query there may be skipped). */
   #batchOpen = false;
-  /** An Execute in the open batch may have switched client_encoding or standard_conforming_strings (#onParse). */
-  #settingsMayChange = false;
+  /** An Execute ran in the open batch: what is parsed after it may be read under switched settings (#onParse). */
+  #executedInBatch = false;
+  /** A read-only session's open batch ended a transaction: nothing more may run in it (#onExecute). */
+  #txEndedInBatch = false;
+  readonly #inFlightWaiters: (() => void)[] = [];
   #lastColumns: { readonly shape: Buffer; readonly names: string[]; readonly binary: boolean[] | null; readonly formats: ('text' | 'binary')[] | undefined } | undefined;
   #closed = false;
   #expiryTimer: NodeJS.Timeout | undefined;
@@ -218,6 +221,11 @@ export class PgRelay implements Cancellable {
         up.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end));
       },
       message: (code, buf, start, end) => {
+        // Pipelined behind statements still running: some must wait for their ReadyForQuery
+        // (and the ParameterStatus reports before it) before they are read at all.
+        if (this.#syncSent > this.#syncDone && this.#mustWait(code, buf, start, end)) {
+          return this.#when(this.#inFlightDone(), buf, start, end, (_v, b, s, e) => this.#clientSink().message(code, b, s, e));
+        }
         try {
           switch (code) {
             case Fe.Query:
@@ -231,7 +239,8 @@ export class PgRelay implements Cancellable {
             case Fe.Sync:
               this.#syncSent++;
               this.#batchOpen = false;
-              this.#settingsMayChange = false;
+              this.#executedInBatch = false;
+              this.#txEndedInBatch = false;
               return KEEP;
             case Fe.Close:
               return this.#onCloseMessage(buf, start, end);
@@ -275,6 +284,8 @@ export class PgRelay implements Cancellable {
       const r = apply(v, frame, 0, frame.length, true);
       if (r === KEEP) this.#upSock.write(frame);
       this.#upSock.uncork();
+      // Held again (an approval after a barrier): that hold resumes the scan when it ends.
+      if (r === PAUSE) return;
       this.#cs.resume();
       if (!this.#clientThrottled && !this.#cs.paused && !this.#closed) this.#client.resume();
     };
@@ -283,6 +294,25 @@ export class PgRelay implements Cancellable {
       this.#endWithFatal(errorFields('ERR_INTERNAL', 'the gateway failed to evaluate a statement', 'FATAL'), 'internal-error');
     });
     return PAUSE;
+  }
+
+  /**
+   * Whether a client message pipelined behind unanswered ones must wait for them. A read-only
+   * session waits with everything: a statement before it may have turned
+   * default_transaction_read_only off (a function can), which PostgreSQL reports only at
+   * ReadyForQuery. Elsewhere only SQL text that a switched client_encoding or
+   * standard_conforming_strings would read differently waits (sql-reading.ts).
+   */
+  #mustWait(code: number, buf: Buffer, start: number, end: number): boolean {
+    // These end or feed what is already running (COPY FROM STDIN data): holding them would wait forever.
+    if (code === Fe.Sync || code === Fe.Flush || code === Fe.Terminate || code === Fe.CopyData || code === Fe.CopyDone || code === Fe.CopyFail) return false;
+    if (this.#session.readOnly) return true;
+    return (code === Fe.Query || code === Fe.Parse) && textMayBeMisread(code, buf, start, end);
+  }
+
+  /** Resolves once every ReadyForQuery owed so far has arrived. */
+  #inFlightDone(): Promise<void> {
+    return new Promise((resolve) => this.#inFlightWaiters.push(resolve));
   }
 
   /** A held statement: the client hears at once which approval request it waits on. */
@@ -328,6 +358,13 @@ export class PgRelay implements Cancellable {
     const admission = then(this.#admit(sql), (v) => this.#begin(sql, v, null, true));
     return this.#when(admission, buf, start, end, (a, _b, _s, _e, detached) => {
       const d = a.verdict.decision;
+      if (d.action === 'allow' && this.#session.readOnly && endsTransactionBeforeLast(a.verdict.analysis.statements)) {
+        // What follows the COMMIT would run in a new transaction before PostgreSQL could report
+        // whether the statements before it turned default_transaction_read_only off.
+        if (!detached) this.#cs.flushRun();
+        this.#refuse(true, errorFields('ERR_PROTOCOL_SEQUENCE', 'in a read-only session COMMIT or ROLLBACK must be the last statement of a Query; send the rest as a new Query'), a.sink);
+        return TAKEN;
+      }
       if (d.action === 'allow') {
         this.#syncSent++;
         const an = a.verdict.analysis;
@@ -348,12 +385,12 @@ export class PgRelay implements Cancellable {
   #onParse(buf: Buffer, start: number, end: number): number {
     const p = parseParse(buf, start, end);
     this.#batchOpen = true;
-    if (this.#settingsMayChange) {
-      // The server parses this text only after the earlier Execute ran, and reports a changed
-      // client_encoding or standard_conforming_strings only at ReadyForQuery: too late to know
-      // whether it reads this text as the analyzer does.
+    if (this.#executedInBatch && textMayBeMisread(Fe.Parse, buf, start, end)) {
+      // The server parses this text only after the earlier Execute ran, and would report a
+      // switched client_encoding or standard_conforming_strings only at ReadyForQuery: too late
+      // to know whether it reads backslashes and non-ASCII bytes as the analyzer does.
       this.#cs.flushRun();
-      this.#refuse(false, errorFields('ERR_PROTOCOL_SEQUENCE', 'a statement that may change how the server reads SQL (SET, DO, CALL, or a function the gateway cannot vouch for) ran earlier in this batch; send Sync before parsing the next statement'), undefined, this.#token + 'x');
+      this.#refuse(false, errorFields('ERR_PROTOCOL_SEQUENCE', 'a statement with backslashes or non-ASCII text was parsed after an Execute in the same batch, where an earlier statement may have changed how the server reads it; send Sync before parsing it'), undefined, this.#token + 'x');
       return TAKEN;
     }
     if (this.#track && p.name !== '' && this.#prepared.has(p.name)) {
@@ -416,6 +453,13 @@ export class PgRelay implements Cancellable {
       this.#refuse(false, errorFields('ERR_PROTOCOL_SEQUENCE', `Execute refused: ${why}`), undefined, this.#token + 'x');
       return TAKEN;
     }
+    if (this.#txEndedInBatch) {
+      // A new transaction in this batch would start before PostgreSQL could report whether an
+      // earlier statement turned default_transaction_read_only off.
+      this.#cs.flushRun();
+      this.#refuse(false, errorFields('ERR_PROTOCOL_SEQUENCE', 'in a read-only session a transaction must end its batch: send Sync after COMMIT or ROLLBACK'), undefined, this.#token + 'x');
+      return TAKEN;
+    }
     const reviewed = stmt.verdict.decision.action === 'review';
     const admission = reviewed ? then(this.#approveDeferred(stmt, portal), (v) => this.#begin(stmt.sql, v, portal.params, true)) : this.#begin(stmt.sql, stmt.verdict, portal.params, true);
     return this.#when(admission, buf, start, end, (a, _b, _s, _e, detached) =>
@@ -434,7 +478,8 @@ export class PgRelay implements Cancellable {
   #executeAdmitted(a: Admission, detached: boolean, name: string, portal: Portal, sql: string, analysis: Verdict['analysis'], limits: (d: AllowDecision) => Limits | undefined): number {
     const d = a.verdict.decision;
     if (d.action === 'allow') {
-      if (!this.#settingsMayChange && maySwitchSqlReading(analysis.statements)) this.#settingsMayChange = true;
+      this.#executedInBatch = true;
+      if (this.#session.readOnly && endsTransaction(analysis.statements)) this.#txEndedInBatch = true;
       const bound = this.#masking ? this.#namesAdmitted(this.#masking, sql, analysis) : undefined;
       const x = this.#push('execute', this.#syncSent + 1, portal, limits(d), a.sink, { sql, profiles: d.mask, writes: analysis.kind !== 'read', bound }, analysis.kind === 'ddl');
       if (this.#masking) this.#describeAhead(x, name, portal, detached);
@@ -677,6 +722,13 @@ export class PgRelay implements Cancellable {
 
   #onReady(buf: Buffer, start: number, end: number): number {
     this.#syncDone++;
+    if (this.#syncDone >= this.#syncSent && this.#inFlightWaiters.length > 0) {
+      // After this ReadyForQuery is relayed: the held message is then read as a new one.
+      const waiting = this.#inFlightWaiters.splice(0);
+      queueMicrotask(() => {
+        for (const w of waiting) w();
+      });
+    }
     // Describes PostgreSQL skipped after an error in their batch are never answered.
     while (this.#answers.length > 0 && this.#answers[0]!.sync <= this.#syncDone) this.#answers.shift();
     // Parses of this batch that never completed did not create their statement. A failed
@@ -756,7 +808,10 @@ export class PgRelay implements Cancellable {
     const r = this.#reader.reset(buf, start + 5, end);
     const name = r.cstring();
     const value = r.cstring();
-    const misread = misreadingSetting(name, value);
+    const misread =
+      name === 'default_transaction_read_only' && value !== 'on' && this.#session.readOnly
+        ? 'default_transaction_read_only off, which only a function could have done here: this session must stay read-only'
+        : misreadingSetting(name, value);
     if (misread !== undefined) {
       this.#log.warn({ connection: this.#session.connection, session: this.#session.id, setting: name }, 'the session changed how the server reads SQL; ending it');
       return this.#fatalAtUpstreamMessage(errorFields('ERR_SQL_READING_CHANGED', `the session switched to ${misread}; the session is closed`, 'FATAL'), 'sql-reading-changed');

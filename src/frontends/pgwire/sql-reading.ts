@@ -1,5 +1,5 @@
 import type { StatementFacts } from '../../analysis/facts.js';
-import { PURE_BUILTINS, READING_BUILTINS } from '../../masking/builtin-functions.js';
+import { Fe } from '../../codecs/pgwire/message-codes.js';
 import { clientEncodingAccepted } from './startup-parameters.js';
 
 /**
@@ -23,17 +23,36 @@ export function misreadingSetting(name: string, value: string): string | undefin
 }
 
 /**
- * Whether running these statements may switch client_encoding or standard_conforming_strings:
- * a SET or set_config of them (session tampering), a DO block or CALL, or a function outside
- * PostgreSQL's built-ins, whose body the analyzer cannot see.
+ * Whether a Query's or Parse's SQL text (frame `buf[start, end)`) could be read differently
+ * once those settings switched: only a backslash (standard_conforming_strings) or a byte of a
+ * multi-byte character (every client encoding PostgreSQL accepts is ASCII-compatible) can
+ * change where a literal ends. Plain ASCII text reads the same either way.
  */
-export function maySwitchSqlReading(statements: readonly StatementFacts[]): boolean {
-  for (const st of statements) {
-    if (st.tag === 'DO' || st.tag === 'CALL' || st.risks.includes('session-tampering')) return true;
-    for (const f of st.functions) {
-      const name = f.slice(f.lastIndexOf('.') + 1);
-      if (!PURE_BUILTINS.has(name) && !READING_BUILTINS.has(name)) return true;
-    }
+export function textMayBeMisread(code: number, buf: Buffer, start: number, end: number): boolean {
+  let i = start + 5;
+  // Parse: the statement name first, then the text; the parameter type OIDs after it are binary.
+  if (code === Fe.Parse) {
+    while (i < end && buf[i] !== 0) i++;
+    i++;
+  }
+  for (; i < end; i++) {
+    const b = buf[i]!;
+    if (b === 0) return false;
+    if (b === 0x5c || b >= 0x80) return true;
   }
   return false;
 }
+
+/** Whether a COMMIT, ROLLBACK or the like comes before the last of these statements. */
+export function endsTransactionBeforeLast(statements: readonly StatementFacts[]): boolean {
+  for (let i = 0; i < statements.length - 1; i++) if (TRANSACTION_ENDS.has(statements[i]!.tag)) return true;
+  return false;
+}
+
+/** Whether any of these statements ends a transaction. */
+export function endsTransaction(statements: readonly StatementFacts[]): boolean {
+  for (const st of statements) if (TRANSACTION_ENDS.has(st.tag)) return true;
+  return false;
+}
+
+const TRANSACTION_ENDS: ReadonlySet<string> = new Set(['COMMIT', 'ROLLBACK', 'PREPARE TRANSACTION', 'COMMIT PREPARED', 'ROLLBACK PREPARED']);
