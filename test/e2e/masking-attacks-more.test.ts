@@ -26,8 +26,8 @@ import assert from 'node:assert/strict';
 import { createServer, connect, type Server } from 'node:net';
 import pg from 'pg';
 import { startPostgres, type PgCluster } from '../helpers/pg-cluster.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { createCustomers, RAW } from '../helpers/masking-fixture.js';
+import type { TestGateway } from '../helpers/gateway.js';
+import { createCustomers, RAW, startMaskingGateway } from '../helpers/masking-fixture.js';
 import { authenticated, errorOf, type RawClient, type RawMessage } from '../helpers/raw-client.js';
 import { MessageWriter } from '../../src/codecs/pgwire/writer.js';
 
@@ -97,23 +97,13 @@ before(async () => {
   await db.exec(SETUP);
   // postgres_fdw ships with postgresql-contrib; a loopback server needs no network.
   fdwAvailable = (await db.exec("SELECT count(*) FROM pg_available_extensions WHERE name = 'postgres_fdw'")).trim() === '1';
-  gw = await startTestGateway(db, {
-    policy: { preset: 'audit-only' },
-    extra: {
-      masking: {
-        hash_key: 'test-hash-key-0123456789',
-        detectors: ['card', 'ssn', 'email'],
-        columns: [
-          { match: 'public.customers.ssn', strategy: 'partial', keep_last: 4 },
-          { match: 'public.customers.email', strategy: 'hash' },
-          { match: 'public.customers.card', strategy: 'redact' },
-          // Rules naming the partitioned / inheritance parent, as an operator would write them.
-          { match: 'public.pcust.ssn', strategy: 'partial', keep_last: 4 },
-          { match: 'public.pcust.email', strategy: 'hash' },
-          { match: 'public.icust.ssn', strategy: 'partial', keep_last: 4 },
-        ],
-      },
-    },
+  gw = await startMaskingGateway(db, {
+    // Rules naming the partitioned / inheritance parent, as an operator would write them.
+    columns: [
+      { match: 'public.pcust.ssn', strategy: 'partial', keep_last: 4 },
+      { match: 'public.pcust.email', strategy: 'hash' },
+      { match: 'public.icust.ssn', strategy: 'partial', keep_last: 4 },
+    ],
   });
   // A byte tap for the node-postgres client: everything the gateway sends is kept.
   tap = createServer((c) => {

@@ -26,8 +26,11 @@ export async function createCustomers(db: PgCluster): Promise<void> {
   `);
 }
 
-/** An audit-only gateway masking ssn (partial), email (hash) and card (redact), with three detectors. */
-export function startMaskingGateway(db: PgCluster, o: { http?: boolean } = {}): Promise<TestGateway> {
+/**
+ * An audit-only gateway masking ssn (partial), email (hash) and card (redact), with three
+ * detectors; `columns` adds rules after those.
+ */
+export function startMaskingGateway(db: PgCluster, o: { http?: boolean; columns?: readonly Record<string, unknown>[] } = {}): Promise<TestGateway> {
   return startTestGateway(db, {
     ...(o.http ? { http: true } : {}),
     policy: { preset: 'audit-only' },
@@ -39,6 +42,7 @@ export function startMaskingGateway(db: PgCluster, o: { http?: boolean } = {}): 
           { match: 'public.customers.ssn', strategy: 'partial', keep_last: 4 },
           { match: 'public.customers.email', strategy: 'hash' },
           { match: 'public.customers.card', strategy: 'redact' },
+          ...(o.columns ?? []),
         ],
       },
     },
