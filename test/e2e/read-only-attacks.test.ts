@@ -629,3 +629,33 @@ describe('read-write-with-review over HTTP: plain reads run in a read-only trans
     assert.equal(await victims(), before);
   });
 });
+
+describe('pipelining still works, in order, with the waits in place', () => {
+  const queries = (...sqls: string[]): Buffer => {
+    for (const sql of sqls) w.begin(0x51).cstring(sql).end();
+    return take();
+  };
+  const rowsOf = (msgs: RawMessage[]): string[] =>
+    msgs.filter((m) => m.code === 'D').map((m) => {
+      const len = m.body.readInt32BE(2);
+      return m.body.subarray(6, 6 + len).toString('utf8');
+    });
+
+  for (const [label, gw] of [
+    ['a read-only session (every message waits for the one before)', () => ro],
+    ['a read-write session (text with backslashes or non-ASCII waits)', () => rw],
+  ] as const) {
+    test(label, async () => {
+      const c = await authenticated(gw().port, gw().keys.agent!);
+      try {
+        c.write(queries('SELECT 1', "SELECT E'a\\\\b'", "SELECT 'é'", 'SELECT 4'));
+        const got: RawMessage[] = [];
+        for (let i = 0; i < 4; i++) got.push(...(await c.untilReady(5000)));
+        assert.equal(errorOf(got), undefined);
+        assert.deepEqual(rowsOf(got), ['1', 'a\\b', 'é', '4']);
+      } finally {
+        c.close();
+      }
+    });
+  }
+});
