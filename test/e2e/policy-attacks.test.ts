@@ -14,7 +14,7 @@ import { startPostgres, type PgCluster } from '../helpers/pg-cluster.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { authenticated, errorOf, RawClient, type RawMessage } from '../helpers/raw-client.js';
 import { parseErrorFields } from '../../src/codecs/pgwire/error-fields.js';
-import { MessageWriter } from '../../src/codecs/pgwire/writer.js';
+import { frontendBatch } from '../helpers/frontend-batch.js';
 
 const KEYS = { agent: ['agents'], reviewer: ['dba'] };
 
@@ -54,12 +54,7 @@ after(async () => {
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-const w = new MessageWriter();
-const parse = (name: string, sql: string) => w.begin(0x50).cstring(name).cstring(sql).int16(0).end();
-const bind = (portal: string, stmt: string) => w.begin(0x42).cstring(portal).cstring(stmt).int16(0).int16(0).int16(0).end();
-const execute = (portal: string, rows = 0) => w.begin(0x45).cstring(portal).int32(rows).end();
-const sync = () => w.begin(0x53).end();
-const take = () => w.take();
+const { writer: w, parse, bind, execute, sync, take } = frontendBatch();
 
 async function scalar(sql: string): Promise<string> {
   return String(Object.values((await direct.query(sql)).rows[0] as Record<string, unknown>)[0]);

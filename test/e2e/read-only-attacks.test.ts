@@ -12,7 +12,7 @@ import pg from 'pg';
 import { startPostgres, type PgCluster } from '../helpers/pg-cluster.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { authenticated, errorOf, RawClient, type RawMessage } from '../helpers/raw-client.js';
-import { MessageWriter } from '../../src/codecs/pgwire/writer.js';
+import { frontendBatch } from '../helpers/frontend-batch.js';
 
 const KEYS = { agent: ['agents'] };
 
@@ -60,12 +60,7 @@ after(async () => {
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-const w = new MessageWriter();
-const parse = (name: string, sql: string) => w.begin(0x50).cstring(name).cstring(sql).int16(0).end();
-const bind = (portal: string, stmt: string) => w.begin(0x42).cstring(portal).cstring(stmt).int16(0).int16(0).int16(0).end();
-const execute = (portal: string, rows = 0) => w.begin(0x45).cstring(portal).int32(rows).end();
-const sync = () => w.begin(0x53).end();
-const take = () => w.take();
+const { writer: w, parse, bind, execute, sync, take } = frontendBatch();
 
 /** A simple Query message from raw bytes (no UTF-8 re-encoding). */
 function rawQuery(bytes: Buffer): Buffer {
