@@ -14,7 +14,7 @@ import { createLimits } from './pipeline/limits.js';
 import { Recorder } from './audit/recorder.js';
 import { parseAuditConfig } from './audit/schema.js';
 import { createMaskingEngine } from './masking/index.js';
-import { planRowMasking } from './masking/result-masker.js';
+import { planRowMasking, maskDriverError } from './masking/result-masker.js';
 import { openApprovals } from './approvals/open.js';
 import { recordConsoleActionsWith } from './web/action-log.js';
 import type { ApprovalsEngine } from './approvals/engine.js';
@@ -69,7 +69,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     approve: approvals,
     listeners: [...(recorder ? [recorder] : []), ...(approvals ? [approvals] : []), ...(live ? [live] : [])],
     mask: masking.enabled
-      ? { planRows: (columns, ctx) => planRowMasking(masking, columns, ctx) }
+      ? { planRows: (columns, ctx) => planRowMasking(masking, columns, ctx), maskError: (fields, ctx) => maskDriverError(masking, fields, ctx) }
       : undefined,
   });
 

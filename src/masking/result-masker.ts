@@ -36,9 +36,10 @@ export async function planRowMasking(engine: MaskingEngine, columns: readonly Dr
     lineage = all.filter((s) => s.columns.length > 0 || !s.exact).at(-1);
   }
   const plan = engine.planMasking({ columns: cols, lineage, profiles: ctx.profiles, groups: ctx.groups });
+  const notices = errorMasker(engine, catalog, ctx);
   return {
     masked: cols.map((_, i) => plan?.columns[i]?.masked !== undefined),
-    maskText: (t) => engine.maskText(t) ?? t,
+    maskText: (t) => notices({ message: t }).message,
     maskRow:
       plan === null
         ? () => {}
@@ -46,4 +47,36 @@ export async function planRowMasking(engine: MaskingEngine, columns: readonly Dr
             for (let i = 0; i < row.length; i++) row[i] = plan.maskValue(i, row[i] ?? null);
           },
   };
+}
+
+/**
+ * Masks a driver-path statement error (message and hint) as the wire path masks an
+ * ErrorResponse: detectors everywhere, and for a statement that read masked columns — or whose
+ * lineage is unknown — every quoted value and digit run it did not write itself. A cast error
+ * (`invalid input syntax for type integer: "123-45-6789"`), a regclass lookup, a RAISE.
+ */
+export async function maskDriverError(engine: MaskingEngine, fields: { message: string; hint?: string | undefined }, ctx: MaskContext): Promise<{ message: string; hint?: string | undefined }> {
+  let catalog: OidCatalog | undefined;
+  try {
+    catalog = ctx.connector.catalog ? ((await ctx.connector.catalog()) as unknown as OidCatalog) : undefined;
+  } catch {
+    catalog = undefined;
+  }
+  return errorMasker(engine, catalog, ctx)(fields);
+}
+
+function errorMasker(engine: MaskingEngine, catalog: OidCatalog | undefined, ctx: MaskContext): (f: { message: string; hint?: string | undefined }) => { message: string; hint?: string | undefined } {
+  let context: ReturnType<MaskingEngine['errorContext']> | undefined;
+  return (f) => {
+    // Judged by everything the statement reads, as one; no catalog means unknown: sensitive.
+    context ??= { ...engine.errorContext({ lineage: catalog ? wholeLineage(ctx.connector.dialect === 'snowflake' ? snowflakeLineage(ctx.sql, catalog) : sqlLineage(ctx.sql, catalog)) : undefined, profiles: ctx.profiles, groups: ctx.groups }), statementText: ctx.sql };
+    const masked = engine.maskErrorMessage({ severity: 'ERROR', code: 'XX000', message: f.message, hint: f.hint }, context);
+    return masked === null ? f : { message: masked.message, hint: masked.hint };
+  };
+}
+
+function wholeLineage(all: readonly StatementLineage[]): StatementLineage | undefined {
+  if (all.length === 0) return undefined;
+  if (all.length === 1) return all[0];
+  return { columns: all.flatMap((l) => l.columns), exact: all.every((l) => l.exact), relations: [...new Set(all.flatMap((l) => l.relations))] };
 }

@@ -3,7 +3,7 @@ import type { Analysis } from '../analysis/facts.js';
 import type { AllowDecision, Decision, ReviewDecision, Verdict } from './decision.js';
 import type { ClientInfo, Principal } from './principal.js';
 import type { AnalysisSession, AnalyzeStage, ApprovalOutcome, ApproveStage, DecideStage, IdentifyStage, RecordStage, ResultSink } from './stages.js';
-import { isPortcullisError } from '../errors/portcullis-error.js';
+import { isPortcullisError, PortcullisError } from '../errors/portcullis-error.js';
 import type { Connector, QueryRequest, QueryResult, ResultColumn, RowStream, StreamOutcome } from '../connectors/connector.js';
 import { openRowStream } from '../connectors/row-stream.js';
 import { applicationNameFor } from './application-name.js';
@@ -70,6 +70,8 @@ export interface RowMasking {
 
 export interface ResultMaskStage {
   planRows(columns: readonly ResultColumn[], ctx: MaskContext): Promise<RowMasking>;
+  /** A statement error's message and hint, masked as an error of that statement (they can quote values). */
+  maskError?(fields: { message: string; hint?: string | undefined }, ctx: MaskContext): Promise<{ message: string; hint?: string | undefined }>;
 }
 
 /**
@@ -313,10 +315,18 @@ export class PipelineSession {
       sink?.error('42501', d.reason);
       return { verdict };
     }
+    const maskCtx: MaskContext = { sql: req.sql, profiles: d.mask, groups: this.principal.groups, connector };
+    if (connector.dialect === 'postgres' && verdict.analysis.statements.some((s) => s.tag === 'COPY')) {
+      // COPY streams its own sub-protocol, which the driver path does not speak.
+      const err = new PortcullisError('ERR_UNSUPPORTED_PROTOCOL', 'COPY needs the PostgreSQL wire protocol (psql \\copy); over HTTP and MCP, run the SELECT instead');
+      sink?.error('0A000', err.message);
+      throw err;
+    }
     let upstream: RowStream;
     try {
       upstream = await openRowStream(connector, this.#queryRequest(req, d, verdict.analysis));
     } catch (e) {
+      await this.#maskError(e, maskCtx);
       const err = e as { sqlstate?: string; message?: string };
       sink?.error(err.sqlstate ?? 'XX000', err.message ?? 'statement failed');
       throw e;
@@ -324,14 +334,27 @@ export class PipelineSession {
     let masking: RowMasking | undefined;
     try {
       // mask: planned before a single row leaves the gateway or reaches the record.
-      masking = await this.#stages.mask?.planRows(upstream.columns, { sql: req.sql, profiles: d.mask, groups: this.principal.groups, connector });
+      masking = await this.#stages.mask?.planRows(upstream.columns, maskCtx);
     } catch (e) {
       await upstream.close();
       sink?.error('XX000', 'masking could not be planned');
       throw e;
     }
     sink?.columns(upstream.columns.map((c) => c.name));
-    return { verdict, rows: maskedStream(upstream, masking, sink) };
+    return { verdict, rows: maskedStream(upstream, masking, sink, (e) => this.#maskError(e, maskCtx)) };
+  }
+
+  /**
+   * The database's error for a statement quotes values (a failed cast, a RAISE): masked in
+   * place, message and hint, before the frontend or the record sees it.
+   */
+  async #maskError(e: unknown, ctx: MaskContext): Promise<void> {
+    const maskError = this.#stages.mask?.maskError;
+    const err = e as { sqlstate?: unknown; message?: unknown; hint?: unknown };
+    if (maskError === undefined || typeof err?.sqlstate !== 'string' || typeof err.message !== 'string') return;
+    const masked = await maskError({ message: err.message, hint: typeof err.hint === 'string' ? err.hint : undefined }, ctx);
+    (err as { message: string }).message = masked.message;
+    if (typeof err.hint === 'string') (err as { hint: string | undefined }).hint = masked.hint;
   }
 
   /** What the connector runs for an allowed statement: within the decision's limits, labelled with who and where. */
@@ -357,7 +380,7 @@ export class PipelineSession {
   }
 }
 
-function maskedStream(upstream: RowStream, masking: RowMasking | undefined, sink: ResultSink | undefined): MaskedRowStream {
+function maskedStream(upstream: RowStream, masking: RowMasking | undefined, sink: ResultSink | undefined, maskError: (e: unknown) => Promise<void>): MaskedRowStream {
   let outcome: StreamOutcome | undefined;
   let finished = false;
   const finish = (f: () => void): void => {
@@ -381,8 +404,9 @@ function maskedStream(upstream: RowStream, masking: RowMasking | undefined, sink
         outcome = masking ? { ...o, notices: o.notices.map(masking.maskText) } : o;
         finish(() => sink?.complete(outcome!.command, outcome!.rowCount));
       } catch (e) {
+        await maskError(e);
         const err = e as { sqlstate?: string; message?: string };
-        finish(() => sink?.error(err.sqlstate ?? 'XX000', masking ? masking.maskText(err.message ?? 'statement failed') : (err.message ?? 'statement failed')));
+        finish(() => sink?.error(err.sqlstate ?? 'XX000', err.message ?? 'statement failed'));
         throw e;
       } finally {
         // A consumer that stopped early (or failed) must not leave the upstream statement running.
