@@ -586,6 +586,15 @@ function starOrList(cols: string[]): unknown[] {
  * Lineage of every statement in `sql`, in order. libpg-query's `loadModule()` must have been
  * awaited once before. A statement that does not parse yields one unknown entry.
  */
+/**
+ * All statements of a text as one — every column, every relation read, exact only if each is:
+ * what a text's errors and notices are judged by, whichever of its statements raised them.
+ */
+export function unionLineage(all: readonly StatementLineage[]): StatementLineage {
+  if (all.length === 1) return all[0]!;
+  return { columns: all.flatMap((l) => l.columns), exact: all.every((l) => l.exact), relations: [...new Set(all.flatMap((l) => l.relations))] };
+}
+
 export function sqlLineage(sql: string, catalog: Catalog): StatementLineage[] {
   let tree: { stmts?: { stmt?: unknown }[] };
   try {

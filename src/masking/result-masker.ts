@@ -3,7 +3,7 @@ import type { MaskContext, RowMasking } from '../pipeline/pipeline.js';
 import type { Catalog } from './catalog.js';
 import type { MaskingEngine } from './engine.js';
 import type { ResultColumn } from './plan.js';
-import { sqlLineage, type StatementLineage } from './lineage.js';
+import { sqlLineage, unionLineage, type StatementLineage } from './lineage.js';
 import { snowflakeLineage } from './snowflake-lineage.js';
 
 /** What the driver path needs of a catalog: the masking `Catalog` plus OID resolution. */
@@ -17,12 +17,7 @@ interface OidCatalog extends Catalog {
  * lineage from the SQL in the connector's dialect, content detectors over every text value.
  */
 export async function planRowMasking(engine: MaskingEngine, columns: readonly DriverColumn[], ctx: MaskContext): Promise<RowMasking> {
-  let catalog: OidCatalog | undefined;
-  try {
-    catalog = ctx.connector.catalog ? ((await ctx.connector.catalog()) as unknown as OidCatalog) : undefined;
-  } catch {
-    catalog = undefined; // unknown lineage: masked conservatively below
-  }
+  const catalog = await catalogOf(ctx);
   let allTableColumns = true;
   const cols: ResultColumn[] = columns.map((c) => {
     const src = catalog?.columnByOid && c.tableOid !== 0 ? catalog.columnByOid(c.tableOid, c.attnum) : undefined;
@@ -56,27 +51,30 @@ export async function planRowMasking(engine: MaskingEngine, columns: readonly Dr
  * (`invalid input syntax for type integer: "123-45-6789"`), a regclass lookup, a RAISE.
  */
 export async function maskDriverError(engine: MaskingEngine, fields: { message: string; hint?: string | undefined }, ctx: MaskContext): Promise<{ message: string; hint?: string | undefined }> {
-  let catalog: OidCatalog | undefined;
+  return errorMasker(engine, await catalogOf(ctx), ctx)(fields);
+}
+
+/** The connector's catalog; none (or one that failed to load) means unknown lineage, masked conservatively. */
+async function catalogOf(ctx: MaskContext): Promise<OidCatalog | undefined> {
   try {
-    catalog = ctx.connector.catalog ? ((await ctx.connector.catalog()) as unknown as OidCatalog) : undefined;
+    return ctx.connector.catalog ? ((await ctx.connector.catalog()) as unknown as OidCatalog) : undefined;
   } catch {
-    catalog = undefined;
+    return undefined;
   }
-  return errorMasker(engine, catalog, ctx)(fields);
 }
 
 function errorMasker(engine: MaskingEngine, catalog: OidCatalog | undefined, ctx: MaskContext): (f: { message: string; hint?: string | undefined }) => { message: string; hint?: string | undefined } {
   let context: ReturnType<MaskingEngine['errorContext']> | undefined;
   return (f) => {
     // Judged by everything the statement reads, as one; no catalog means unknown: sensitive.
-    context ??= { ...engine.errorContext({ lineage: catalog ? wholeLineage(ctx.connector.dialect === 'snowflake' ? snowflakeLineage(ctx.sql, catalog) : sqlLineage(ctx.sql, catalog)) : undefined, profiles: ctx.profiles, groups: ctx.groups }), statementText: ctx.sql };
+    context ??= { ...engine.errorContext({ lineage: wholeLineage(catalog, ctx), profiles: ctx.profiles, groups: ctx.groups }), statementText: ctx.sql };
     const masked = engine.maskErrorMessage({ severity: 'ERROR', code: 'XX000', message: f.message, hint: f.hint }, context);
     return masked === null ? f : { message: masked.message, hint: masked.hint };
   };
 }
 
-function wholeLineage(all: readonly StatementLineage[]): StatementLineage | undefined {
-  if (all.length === 0) return undefined;
-  if (all.length === 1) return all[0];
-  return { columns: all.flatMap((l) => l.columns), exact: all.every((l) => l.exact), relations: [...new Set(all.flatMap((l) => l.relations))] };
+function wholeLineage(catalog: OidCatalog | undefined, ctx: MaskContext): StatementLineage | undefined {
+  if (!catalog) return undefined;
+  const all = ctx.connector.dialect === 'snowflake' ? snowflakeLineage(ctx.sql, catalog) : sqlLineage(ctx.sql, catalog);
+  return all.length > 0 ? unionLineage(all) : undefined;
 }

@@ -4,7 +4,7 @@ import { CatalogSnapshot } from '../../connectors/catalog-snapshot.js';
 import type { ErrorFields } from '../../codecs/pgwire/error-fields.js';
 import { BodyReader } from '../../codecs/pgwire/body-reader.js';
 import { copyBody, sameBody } from '../../codecs/pgwire/message-body.js';
-import { copyFormatOf, sqlLineage, TEXT_COPY, type CopyFormat, type MaskingEngine, type MaskPlan, type ResultColumn, type StatementLineage } from '../../masking/index.js';
+import { copyFormatOf, sqlLineage, TEXT_COPY, unionLineage, type CopyFormat, type MaskingEngine, type MaskPlan, type ResultColumn, type StatementLineage } from '../../masking/index.js';
 import type { ErrorMaskContext } from '../../masking/index.js';
 
 /**
@@ -260,16 +260,11 @@ export class WireMasking {
     return { ...this.engine.errorContext({ lineage: stmt ? this.#wholeLineage(stmt.sql) : undefined, profiles: stmt?.profiles, groups: this.#groups }), statementText: stmt?.sql };
   }
 
-  /** All statements of a text as one: every relation read, every column, exact only if each is. */
+  /** All statements of a text as one (unionLineage). */
   #wholeLineage(sql: string): StatementLineage {
-    const all = this.lineageOf(sql);
-    if (all.length === 1 && !this.#namesDistrusted) return all[0]!;
-    return {
-      columns: all.flatMap((l) => l.columns),
-      // Names resolved through a search_path the session changed may be other relations than the snapshot says.
-      exact: !this.#namesDistrusted && all.every((l) => l.exact),
-      relations: [...new Set(all.flatMap((l) => l.relations))],
-    };
+    const whole = unionLineage(this.lineageOf(sql));
+    // Names resolved through a search_path the session changed may be other relations than the snapshot says.
+    return this.#namesDistrusted ? { ...whole, exact: false } : whole;
   }
 
   /**
