@@ -389,15 +389,11 @@ export class PgRelay implements Cancellable {
       // The server parses this text only after the earlier Execute ran, and would report a
       // switched client_encoding or standard_conforming_strings only at ReadyForQuery: too late
       // to know whether it reads backslashes and non-ASCII bytes as the analyzer does.
-      this.#cs.flushRun();
-      this.#refuse(false, errorFields('ERR_PROTOCOL_SEQUENCE', 'a statement with backslashes or non-ASCII text was parsed after an Execute in the same batch, where an earlier statement may have changed how the server reads it; send Sync before parsing it'), undefined, this.#token + 'x');
-      return TAKEN;
+      return this.#refuseInBatch(errorFields('ERR_PROTOCOL_SEQUENCE', 'a statement with backslashes or non-ASCII text was parsed after an Execute in the same batch, where an earlier statement may have changed how the server reads it; send Sync before parsing it'));
     }
     if (this.#track && p.name !== '' && this.#prepared.has(p.name)) {
       // PostgreSQL would refuse it too (42P05) and keep the old statement: so must the relay's view.
-      this.#cs.flushRun();
-      this.#refuse(false, errorFields('ERR_STATEMENT_EXISTS', `prepared statement "${p.name.slice(0, 63)}" already exists; Close it before parsing the name again`), undefined, this.#token + 'x');
-      return TAKEN;
+      return this.#refuseInBatch(errorFields('ERR_STATEMENT_EXISTS', `prepared statement "${p.name.slice(0, 63)}" already exists; Close it before parsing the name again`));
     }
     return this.#when(this.#admit(p.sql, true), buf, start, end, (v, _b, _s, _e, detached) => {
       const d = v.decision;
@@ -448,17 +444,13 @@ export class PgRelay implements Cancellable {
       if (portal !== null && portal.statement !== '') return this.#onExecuteSqlPrepared(buf, start, end, name, portal);
       // A portal the relay never saw bound (a SQL cursor executed as a portal), or bound to an
       // unnamed statement whose Parse failed or was refused: nothing says what it would run.
-      this.#cs.flushRun();
       const why = portal === null ? `portal "${name.slice(0, 63)}" was not created by a Bind through Portcullis; read a SQL cursor with FETCH` : 'the unnamed statement this portal was bound to was refused or did not parse';
-      this.#refuse(false, errorFields('ERR_PROTOCOL_SEQUENCE', `Execute refused: ${why}`), undefined, this.#token + 'x');
-      return TAKEN;
+      return this.#refuseInBatch(errorFields('ERR_PROTOCOL_SEQUENCE', `Execute refused: ${why}`));
     }
     if (this.#txEndedInBatch) {
       // A new transaction in this batch would start before PostgreSQL could report whether an
       // earlier statement turned default_transaction_read_only off.
-      this.#cs.flushRun();
-      this.#refuse(false, errorFields('ERR_PROTOCOL_SEQUENCE', 'in a read-only session a transaction must end its batch: send Sync after COMMIT or ROLLBACK'), undefined, this.#token + 'x');
-      return TAKEN;
+      return this.#refuseInBatch(errorFields('ERR_PROTOCOL_SEQUENCE', 'in a read-only session a transaction must end its batch: send Sync after COMMIT or ROLLBACK'));
     }
     const reviewed = stmt.verdict.decision.action === 'review';
     const admission = reviewed ? then(this.#approveDeferred(stmt, portal), (v) => this.#begin(stmt.sql, v, portal.params, true)) : this.#begin(stmt.sql, stmt.verdict, portal.params, true);
@@ -487,6 +479,16 @@ export class PgRelay implements Cancellable {
     }
     if (!detached) this.#cs.flushRun();
     this.#refuse(false, this.#refusalFields(a.verdict), a.sink, this.#token + 'x');
+    return TAKEN;
+  }
+
+  /**
+   * Refuses an extended-protocol message in place: a stand-in makes the server fail the batch
+   * here and skip to Sync, so the client's batch semantics stay PostgreSQL's own.
+   */
+  #refuseInBatch(fields: ErrorFields): number {
+    this.#cs.flushRun();
+    this.#refuse(false, fields, undefined, this.#token + 'x');
     return TAKEN;
   }
 
@@ -808,10 +810,7 @@ export class PgRelay implements Cancellable {
     const r = this.#reader.reset(buf, start + 5, end);
     const name = r.cstring();
     const value = r.cstring();
-    const misread =
-      name === 'default_transaction_read_only' && value !== 'on' && this.#session.readOnly
-        ? 'default_transaction_read_only off, which only a function could have done here: this session must stay read-only'
-        : misreadingSetting(name, value);
+    const misread = misreadingSetting(name, value, this.#session.readOnly);
     if (misread !== undefined) {
       this.#log.warn({ connection: this.#session.connection, session: this.#session.id, setting: name }, 'the session changed how the server reads SQL; ending it');
       return this.#fatalAtUpstreamMessage(errorFields('ERR_SQL_READING_CHANGED', `the session switched to ${misread}; the session is closed`, 'FATAL'), 'sql-reading-changed');
@@ -1011,4 +1010,3 @@ export class PgRelay implements Cancellable {
     this.#onClose(reason);
   }
 }
-

@@ -11,8 +11,15 @@ import { clientEncodingAccepted } from './startup-parameters.js';
  * https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-ASYNC
  */
 
-/** Why a reported setting makes the server read SQL differently from the analyzer, or undefined. */
-export function misreadingSetting(name: string, value: string): string | undefined {
+/**
+ * Why a reported setting makes the server read SQL differently from the analyzer, or undefined.
+ * In a session the gateway opened read-only, default_transaction_read_only off counts too:
+ * every plain read after it would run read-write (policy.md, "Reads run read-only").
+ */
+export function misreadingSetting(name: string, value: string, readOnlySession = false): string | undefined {
+  if (readOnlySession && name === 'default_transaction_read_only' && value !== 'on') {
+    return 'default_transaction_read_only off, which only a function could have done here: this session must stay read-only';
+  }
   if (name === 'client_encoding' && !clientEncodingAccepted(value)) {
     return `client_encoding "${value.slice(0, 40)}": in it the server can read a statement's bytes as other statements than Portcullis analyzed; keep client_encoding UTF8`;
   }
