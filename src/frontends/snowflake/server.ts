@@ -1,30 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
 import { z } from 'zod';
 import { parseSnowflakeToken } from '../../codecs/snowflake/auth-header.js';
 import { AbortRequestSchema, LoginRequestSchema, QueryRequestSchema, TokenRequestSchema, okEnvelope, type SnowflakeParameter } from '../../codecs/snowflake/messages.js';
-import type { Connector } from '../../connectors/connector.js';
 import { PortcullisError, isPortcullisError } from '../../errors/portcullis-error.js';
-import type { Pipeline } from '../../pipeline/pipeline.js';
 import { HttpListener } from '../../util/http-listener.js';
 import { handleLogin, handleTokenRequest } from './login.js';
 import { handleAbort, handleMonitoring, handleQueryRequest, handleResultRequest, sendEnvelope, type QueryDeps } from './query-api.js';
 import type { QueryRegistryLimits } from './query-registry.js';
 import { readBody } from './read-body.js';
 import { SnowflakeSessions, type SessionLimits, type SnowflakeSession } from './sessions.js';
+import type { ListenerBase } from '../listener-base.js';
 import { SqlApi, sendFailure } from './sql-api.js';
 import { driverFailureBody, failureOf } from './wire-errors.js';
 
-export interface SnowflakeFrontendOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly tls?: { readonly cert: string; readonly key: string } | undefined;
-  readonly pipeline: Pipeline;
-  readonly connectors: ReadonlyMap<string, Connector>;
-  readonly allowInsecureLoopback: boolean;
-  readonly maxConnections: number;
-  readonly logger: Logger;
-  readonly version: string;
+export interface SnowflakeFrontendOptions extends Omit<ListenerBase, 'tls'> {
+  readonly tls?: ListenerBase['tls'];
   /** Masks values a database quoted into an error message (the masking engine's detectors). */
   readonly maskText?: ((s: string, sql?: string) => string) | undefined;
   /** Largest request body, compressed or inflated, in bytes. */
